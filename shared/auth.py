@@ -1,0 +1,164 @@
+"""Bearer JWTs (PyJWT): development HS256 tokens locally, the authority's OIDC RS256 tokens in production.
+
+- Development and test: tokens signed with the development key (settings), issuer and audience
+  from settings; `iro token` mints them.
+- Production: RS256 only, the signing key found in the configured JWKS by the token's `kid`;
+  issuer and audience checked. The development key is never accepted.
+
+Roles come from the `roles` claim. The IRO behind a token is the claim named by the
+`IRO_IRO_CLAIM` setting (default `email`), falling back to `sub`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import jwt
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from shared.errors import Forbidden, Unauthorised
+from shared.settings import CommonSettings
+
+ROLES = ("iro", "manager", "auditor", "integration", "admin")
+
+bearer_scheme = HTTPBearer(
+    auto_error=False, description="A JWT from the authority's OIDC provider, or `iro token`."
+)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the token's subject, roles and the IRO claim."""
+
+    sub: str
+    roles: frozenset[str]
+    iro_identity: str
+    claims: dict[str, Any] = field(default_factory=dict, compare=False)
+    token: str = field(default="", repr=False, compare=False)
+
+    def has_any(self, roles: set[str] | frozenset[str] | tuple[str, ...]) -> bool:
+        return bool(self.roles & set(roles))
+
+    @property
+    def role(self) -> str:
+        """The one role recorded on the footprint: the first of the token's, in the contract's order."""
+        for role in ROLES:
+            if role in self.roles:
+                return role
+        return sorted(self.roles)[0] if self.roles else ""
+
+
+class Authenticator:
+    def __init__(self, settings: CommonSettings) -> None:
+        self.settings = settings
+        self._jwks: jwt.PyJWKClient | None = None
+        if settings.production:
+            assert settings.oidc_jwks_url
+            self._jwks = jwt.PyJWKClient(settings.oidc_jwks_url, cache_keys=True, lifespan=3600, timeout=5)
+
+    async def authenticate(self, token: str) -> Principal:
+        try:
+            claims = await self._decode(token)
+        except jwt.ExpiredSignatureError:
+            raise Unauthorised("The token has expired.") from None
+        except jwt.InvalidAudienceError:
+            raise Unauthorised("The token is not for this audience.") from None
+        except jwt.InvalidIssuerError:
+            raise Unauthorised("The token is not from the expected issuer.") from None
+        except jwt.PyJWKClientError:
+            raise Unauthorised(
+                "The token's signing key is not one the identity provider publishes."
+            ) from None
+        except jwt.InvalidTokenError as exc:
+            raise Unauthorised(f"The token is not valid: {exc}.") from None
+        sub = claims.get("sub")
+        if not isinstance(sub, str) or not sub:
+            raise Unauthorised("The token has no subject.")
+        roles = claims.get("roles", [])
+        if isinstance(roles, str):
+            roles = [roles]
+        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+            raise Unauthorised("The token's roles claim is not a list of roles.")
+        identity = claims.get(self.settings.iro_claim)
+        if not isinstance(identity, str) or not identity:
+            identity = sub
+        return Principal(sub=sub, roles=frozenset(roles), iro_identity=identity, claims=claims, token=token)
+
+    async def _decode(self, token: str) -> dict[str, Any]:
+        options: jwt.types.Options = {"require": ["exp", "sub"]}
+        if self._jwks is not None:
+            jwks = self._jwks
+            signing_key = await anyio.to_thread.run_sync(jwks.get_signing_key_from_jwt, token)
+            return jwt.decode(
+                token,
+                signing_key.key,
+                algorithms=["RS256"],
+                audience=self.settings.jwt_audience,
+                issuer=self.settings.jwt_issuer,
+                options=options,
+            )
+        return jwt.decode(
+            token,
+            self.settings.development_signing_key(),
+            algorithms=["HS256"],
+            audience=self.settings.jwt_audience,
+            issuer=self.settings.jwt_issuer,
+            options=options,
+        )
+
+
+def mint_development_token(
+    settings: CommonSettings,
+    *,
+    sub: str,
+    roles: list[str],
+    ttl: int = 3600,
+    extra: dict[str, Any] | None = None,
+) -> str:
+    """A development token the local platform accepts. The IRO claim defaults to the subject."""
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "sub": sub,
+        "roles": roles,
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "iat": now,
+        "exp": now + ttl,
+    }
+    if "@" in sub:
+        claims.setdefault(settings.iro_claim, sub)
+    claims.update(extra or {})
+    return jwt.encode(claims, settings.development_signing_key(), algorithm="HS256")
+
+
+async def current_principal(
+    request: Request, credentials: HTTPAuthorizationCredentials | None = Security(bearer_scheme)
+) -> Principal:
+    if credentials is None:
+        raise Unauthorised("Send `Authorization: Bearer <token>`.")
+    authenticator: Authenticator = request.app.state.authenticator
+    principal = await authenticator.authenticate(credentials.credentials)
+    request.state.principal = principal
+    return principal
+
+
+def require_roles(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """A dependency: the caller's principal, or 401 without a good token and 403 without one of `roles`."""
+    allowed = frozenset(roles)
+    unknown = allowed - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown roles: {sorted(unknown)}")
+
+    async def dependency(principal: Principal = Depends(current_principal)) -> Principal:
+        if not principal.has_any(allowed):
+            raise Forbidden(
+                f"This needs one of the roles {sorted(allowed)}; the token has {sorted(principal.roles)}."
+            )
+        return principal
+
+    return dependency

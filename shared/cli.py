@@ -1,0 +1,255 @@
+"""The `iro` command: `serve`, `token`, `migrate`."""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import httpx
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from shared import auth, migrate
+from shared.embedded import EmbeddedPostgres
+from shared.settings import CommonSettings
+
+EMBEDDED_DATABASE = "iro"
+SERVICES = ("reviews", "escalations", "participation", "gateway")
+
+
+class ServeSettings(CommonSettings):
+    """Where `iro serve` puts each process (prefix `IRO_`)."""
+
+    model_config = SettingsConfigDict(env_prefix="IRO_", populate_by_name=True, extra="ignore", frozen=True)
+
+    host: str = Field("127.0.0.1", description="The address every process listens on.")
+    gateway_port: int = Field(8000, ge=0, le=65535)
+    reviews_port: int = Field(8001, ge=0, le=65535)
+    escalations_port: int = Field(8002, ge=0, le=65535)
+    participation_port: int = Field(8003, ge=0, le=65535)
+    startup_timeout: float = Field(60.0, gt=0, description="Seconds to wait for every /readyz.")
+
+
+@dataclass
+class Child:
+    name: str
+    port: int
+    process: subprocess.Popen[bytes]
+
+
+def say(message: str, stream: IO[str] | None = None) -> None:
+    print(message, file=stream or sys.stdout, flush=True)
+
+
+class AlreadyRunning(RuntimeError):
+    pass
+
+
+class ServeLock:
+    """One `iro serve` per data folder: a second one is told so instead of touching the database."""
+
+    def __init__(self, data_dir: Path) -> None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.path = data_dir / "serve.lock"
+        self._file: IO[str] | None = None
+
+    def acquire(self) -> None:
+        handle = open(self.path, "a+")  # noqa: SIM115 - held for the life of the process
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            handle.close()
+            raise AlreadyRunning(
+                f"iro serve is already running (pid {holder}) with its data in {self.path.parent}. "
+                "Stop it first (Ctrl-C in its terminal), or point IRO_DATA_DIR at another folder."
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self._file = handle
+
+    def release(self) -> None:
+        if self._file:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _wait_ready(children: list[Child], host: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    pending = {child.name: child for child in children}
+    with httpx.Client(timeout=2.0) as client:
+        while pending:
+            for name, child in list(pending.items()):
+                if child.process.poll() is not None:
+                    raise RuntimeError(f"the {name} process exited with code {child.process.returncode}")
+                try:
+                    if client.get(f"http://{host}:{child.port}/readyz").status_code == 200:
+                        del pending[name]
+                except httpx.TransportError:
+                    pass
+            if pending and time.monotonic() > deadline:
+                raise RuntimeError(f"not ready after {timeout:.0f}s: {', '.join(sorted(pending))}")
+            if pending:
+                time.sleep(0.2)
+
+
+def _stop_children(children: list[Child], grace: float = 10.0) -> None:
+    for child in reversed(children):  # the gateway first: it stops taking requests
+        if child.process.poll() is None:
+            child.process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for child in children:
+        try:
+            child.process.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.process.kill()
+            child.process.wait()
+
+
+def serve(settings: ServeSettings) -> int:
+    lock = ServeLock(settings.data_dir)
+    try:
+        lock.acquire()
+    except AlreadyRunning as exc:
+        say(f"iro serve: {exc}", sys.stderr)
+        return 1
+
+    ports = {
+        "reviews": settings.reviews_port,
+        "escalations": settings.escalations_port,
+        "participation": settings.participation_port,
+        "gateway": settings.gateway_port,
+    }
+    busy = [f"{name} ({port})" for name, port in ports.items() if not _port_free(settings.host, port)]
+    if busy:
+        lock.release()
+        say(
+            f"iro serve: ports already in use on {settings.host}: {', '.join(busy)}. "
+            "Set IRO_GATEWAY_PORT, IRO_REVIEWS_PORT, IRO_ESCALATIONS_PORT or IRO_PARTICIPATION_PORT.",
+            sys.stderr,
+        )
+        return 1
+
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+
+    database: EmbeddedPostgres | None = None
+    children: list[Child] = []
+    code = 0
+    try:
+        url = settings.database_url
+        if not url:
+            database = EmbeddedPostgres(settings.data_dir / "pg")
+            say(f"Starting the embedded PostgreSQL server (data in {database.pgdata}) ...")
+            database.start()
+            url = database.ensure_database(EMBEDDED_DATABASE)
+        say("Applying migrations ...")
+        migrate.upgrade(url)
+
+        env = dict(os.environ, DATABASE_URL=url)
+        for name in ("reviews", "escalations", "participation"):
+            env[f"GATEWAY_{name.upper()}_URL"] = f"http://{settings.host}:{ports[name]}"
+        for name in SERVICES:
+            command = [
+                sys.executable, "-m", "uvicorn", f"services.{name}.main:create_app", "--factory",
+                "--host", settings.host, "--port", str(ports[name]), "--no-access-log",
+            ]  # fmt: skip
+            process = subprocess.Popen(command, env=env, start_new_session=True)
+            children.append(Child(name, ports[name], process))
+        _wait_ready(children, settings.host, settings.startup_timeout)
+
+        gateway = f"http://{settings.host}:{settings.gateway_port}"
+        say(f"\nThe IRO Footprint Platform is running: {gateway}  (API docs: {gateway}/docs)")
+        for child in children[:-1]:
+            say(f"  {child.name:<14} http://{settings.host}:{child.port}")
+        say("Get a development token:  iro token --role manager --sub manager@council.gov.uk")
+        say(f'Then:  curl -H "Authorization: Bearer $TOKEN" {gateway}/readyz')
+        say("Ctrl-C stops everything.\n")
+
+        while not stop.wait(0.5):
+            dead = [child for child in children if child.process.poll() is not None]
+            if dead:
+                say(f"iro serve: the {dead[0].name} process stopped unexpectedly; stopping.", sys.stderr)
+                code = 1
+                break
+    except Exception as exc:  # report and fall through to the clean shutdown
+        say(f"iro serve: {exc}", sys.stderr)
+        code = 1
+    finally:
+        say("Stopping ...")
+        _stop_children(children)
+        if database is not None:
+            database.stop()
+        lock.release()
+        say("Stopped.")
+    return code
+
+
+def token(settings: CommonSettings, *, roles: list[str], sub: str, ttl: int) -> int:
+    unknown = [role for role in roles if role not in auth.ROLES]
+    if unknown:
+        say(f"iro token: unknown role {unknown[0]!r}; roles are {', '.join(auth.ROLES)}", sys.stderr)
+        return 2
+    if settings.production:
+        say("iro token: development tokens are refused when IRO_ENV=production", sys.stderr)
+        return 2
+    say(auth.mint_development_token(settings, sub=sub, roles=roles, ttl=ttl))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="iro", description="The IRO Footprint Platform.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser(
+        "serve", help="start the database (embedded unless DATABASE_URL), services and gateway"
+    )
+    mint = commands.add_parser("token", help="print a development JWT the local platform accepts")
+    mint.add_argument("--role", action="append", required=True, choices=auth.ROLES, help="repeat for more")
+    mint.add_argument("--sub", required=True, help="the subject; an IRO's email identifies that IRO")
+    mint.add_argument("--ttl", type=int, default=3600, help="seconds until it expires (default 3600)")
+    commands.add_parser("migrate", help="apply the migrations to DATABASE_URL")
+    args = parser.parse_args(argv)
+
+    if args.command == "serve":
+        return serve(ServeSettings())
+    if args.command == "token":
+        return token(CommonSettings(), roles=args.role, sub=args.sub, ttl=args.ttl)
+    settings = CommonSettings()
+    if not settings.database_url:
+        say(
+            "iro migrate: DATABASE_URL is not set (iro serve migrates its embedded database itself)",
+            sys.stderr,
+        )
+        return 2
+    migrate.upgrade(settings.database_url)
+    say(f"Migrated to {migrate.head_revision()}.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""Settings every app shares, read from the environment by pydantic-settings.
+
+Common settings keep their names whatever the service (`DATABASE_URL`, `IRO_ENV`, `IRO_JWT_*` ...);
+each service subclasses `CommonSettings` with its own `env_prefix` for the settings that are its
+alone. `docs/configuration.md` lists every variable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The fixed development signing key: `iro serve` and `iro token` share it, so a token minted on
+# the command line works against a locally started platform. Refused when IRO_ENV=production.
+DEVELOPMENT_JWT_KEY = "iro-development-signing-key-not-for-production-use-0001"
+DEVELOPMENT_AUDIENCE = "iro-platform"
+DEVELOPMENT_ISSUER = "iro-dev"
+
+
+def _env(name: str) -> Any:
+    """A field read from exactly this environment variable, whatever the class's prefix."""
+    return AliasChoices(name)
+
+
+class CommonSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="IRO_",
+        populate_by_name=True,
+        extra="ignore",
+        frozen=True,
+    )
+
+    env: Literal["development", "test", "production"] = Field(
+        "development", validation_alias=_env("IRO_ENV"), description="Run mode."
+    )
+    database_url: str | None = Field(
+        None,
+        validation_alias=_env("DATABASE_URL"),
+        description="PostgreSQL URL. Unset: `iro serve` starts an embedded server.",
+    )
+    data_dir: Path = Field(
+        Path(".data"),
+        validation_alias=_env("IRO_DATA_DIR"),
+        description="Where `iro serve` keeps the embedded database and its lock file.",
+    )
+    db_pool_size: int = Field(10, ge=1, validation_alias=_env("IRO_DB_POOL_SIZE"))
+
+    # Auth
+    jwt_dev_key: SecretStr | None = Field(
+        None,
+        validation_alias=_env("IRO_JWT_DEV_KEY"),
+        description="Development HS256 key; unset: the fixed development key. Refused in production.",
+    )
+    jwt_audience: str = Field(DEVELOPMENT_AUDIENCE, validation_alias=_env("IRO_JWT_AUDIENCE"))
+    jwt_issuer: str = Field(DEVELOPMENT_ISSUER, validation_alias=_env("IRO_JWT_ISSUER"))
+    oidc_jwks_url: str | None = Field(
+        None,
+        validation_alias=_env("IRO_OIDC_JWKS_URL"),
+        description="Production: the OIDC provider's JWKS URL; RS256 tokens are checked against it.",
+    )
+    iro_claim: str = Field(
+        "email",
+        validation_alias=_env("IRO_IRO_CLAIM"),
+        description="The token claim matched to an IRO's email (falls back to `sub`).",
+    )
+
+    # HTTP
+    max_body_bytes: int = Field(1024 * 1024, ge=1, validation_alias=_env("IRO_MAX_BODY_BYTES"))
+    max_batch_body_bytes: int = Field(
+        10 * 1024 * 1024, ge=1, validation_alias=_env("IRO_MAX_BATCH_BODY_BYTES")
+    )
+
+    # Calendar
+    local_closure_days: tuple[dt.date, ...] = Field(
+        (),
+        validation_alias=_env("IRO_LOCAL_CLOSURE_DAYS"),
+        description="Extra non-working days, a JSON list of dates.",
+    )
+
+    @model_validator(mode="after")
+    def _refuse_development_secrets_in_production(self) -> CommonSettings:
+        if self.env == "production":
+            if self.jwt_dev_key is not None:
+                raise ValueError(
+                    "IRO_ENV=production refuses IRO_JWT_DEV_KEY: development signing keys are never "
+                    "accepted in production, which validates RS256 tokens against IRO_OIDC_JWKS_URL"
+                )
+            if not self.oidc_jwks_url:
+                raise ValueError("IRO_ENV=production needs IRO_OIDC_JWKS_URL (the OIDC provider's JWKS)")
+            if self.jwt_issuer == DEVELOPMENT_ISSUER or self.jwt_audience == DEVELOPMENT_AUDIENCE:
+                raise ValueError("IRO_ENV=production needs IRO_JWT_ISSUER and IRO_JWT_AUDIENCE of your own")
+        return self
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    def development_signing_key(self) -> str:
+        """The HS256 key of development tokens; there is none in production."""
+        if self.production:
+            raise RuntimeError("there is no development signing key in production")
+        return self.jwt_dev_key.get_secret_value() if self.jwt_dev_key else DEVELOPMENT_JWT_KEY
+
+
+def env_names(settings_class: type[BaseSettings]) -> set[str]:
+    """Every environment variable a settings class reads (used to check deployment files)."""
+    prefix = str(settings_class.model_config.get("env_prefix", "")).upper()
+    names: set[str] = set()
+    for name, field in settings_class.model_fields.items():
+        alias = field.validation_alias
+        if isinstance(alias, AliasChoices):
+            names.update(str(choice).upper() for choice in alias.choices)
+        elif isinstance(alias, str):
+            names.add(alias.upper())
+        else:
+            names.add(f"{prefix}{name}".upper())
+    return names

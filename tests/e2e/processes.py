@@ -1,0 +1,91 @@
+"""Start `iro serve` as a real process on free ports and wait for it, for the end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+SERVICES = ("gateway", "reviews", "escalations", "participation")
+
+
+def free_ports(count: int) -> list[int]:
+    sockets = []
+    for _ in range(count):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        sockets.append(s)
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+@dataclass
+class Platform:
+    process: subprocess.Popen[bytes]
+    ports: dict[str, int]
+    data_dir: Path
+    log: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    def url(self, service: str = "gateway") -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def wait_ready(self, timeout: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout
+        pending = set(SERVICES)
+        with httpx.Client(timeout=2.0) as client:
+            while pending:
+                if self.process.poll() is not None:
+                    raise AssertionError(
+                        f"iro serve exited {self.process.returncode}:\n{self.log.read_text()}"
+                    )
+                for name in list(pending):
+                    try:
+                        if client.get(f"{self.url(name)}/readyz").status_code == 200:
+                            pending.discard(name)
+                    except httpx.TransportError:
+                        pass
+                if pending and time.monotonic() > deadline:
+                    raise AssertionError(f"not ready: {pending}\n{self.log.read_text()}")
+                if pending:
+                    time.sleep(0.2)  # polling a real process; a test-side wait with a deadline
+
+    def stop(self, timeout: float = 60.0) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout)
+
+
+def start_platform(
+    data_dir: Path, *, database_url: str | None = None, extra_env: dict[str, str] | None = None
+) -> Platform:
+    ports = dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True))
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.update(
+        IRO_DATA_DIR=str(data_dir),
+        IRO_GATEWAY_PORT=str(ports["gateway"]),
+        IRO_REVIEWS_PORT=str(ports["reviews"]),
+        IRO_ESCALATIONS_PORT=str(ports["escalations"]),
+        IRO_PARTICIPATION_PORT=str(ports["participation"]),
+    )
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    env.update(extra_env or {})
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log = data_dir / "serve.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "shared.cli", "serve"],
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    return Platform(process=process, ports=ports, data_dir=data_dir, log=log, env=env)
