@@ -26,9 +26,7 @@ from shared.settings import CommonSettings
 
 ROLES = ("iro", "manager", "auditor", "integration", "admin")
 
-bearer_scheme = HTTPBearer(
-    auto_error=False, description="A JWT from the authority's OIDC provider, or `iro token`."
-)
+bearer_scheme = HTTPBearer(auto_error=False, description="A JWT from the authority's OIDC provider, or `iro token`.")
 
 
 @dataclass(frozen=True)
@@ -71,9 +69,7 @@ class Authenticator:
         except jwt.InvalidIssuerError:
             raise Unauthorised("The token is not from the expected issuer.") from None
         except jwt.PyJWKClientError:
-            raise Unauthorised(
-                "The token's signing key is not one the identity provider publishes."
-            ) from None
+            raise Unauthorised("The token's signing key is not one the identity provider publishes.") from None
         except jwt.InvalidTokenError as exc:
             raise Unauthorised(f"The token is not valid: {exc}.") from None
         sub = claims.get("sub")
@@ -156,9 +152,7 @@ def require_roles(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
 
     async def dependency(principal: Principal = Depends(current_principal)) -> Principal:
         if not principal.has_any(allowed):
-            raise Forbidden(
-                f"This needs one of the roles {sorted(allowed)}; the token has {sorted(principal.roles)}."
-            )
+            raise Forbidden(f"This needs one of the roles {sorted(allowed)}; the token has {sorted(principal.roles)}.")
         return principal
 
     return dependency

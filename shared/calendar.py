@@ -62,3 +62,18 @@ def add_months(day: dt.date, months: int) -> dt.date:
     year, month = day.year + index // 12, index % 12 + 1
     last = _stdlib_calendar.monthrange(year, month)[1]
     return dt.date(year, month, min(day.day, last))
+
+
+def birthday(date_of_birth: dt.date, years: int) -> dt.date:
+    """The day someone born on `date_of_birth` reaches `years` of age. In England a person born on
+    29 February reaches an age on 1 March in a common year."""
+    year = date_of_birth.year + years
+    if date_of_birth.month == 2 and date_of_birth.day == 29 and not _stdlib_calendar.isleap(year):
+        return dt.date(year, 3, 1)
+    return date_of_birth.replace(year=year)
+
+
+def age_on(date_of_birth: dt.date, day: dt.date) -> int:
+    """Age in whole years on `day` (on the birthday itself the new age has been reached)."""
+    years = day.year - date_of_birth.year
+    return years if day >= birthday(date_of_birth, years) else years - 1

@@ -225,9 +225,7 @@ def token(settings: CommonSettings, *, roles: list[str], sub: str, ttl: int) -> 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="iro", description="The IRO Footprint Platform.")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser(
-        "serve", help="start the database (embedded unless DATABASE_URL), services and gateway"
-    )
+    commands.add_parser("serve", help="start the database (embedded unless DATABASE_URL), services and gateway")
     mint = commands.add_parser("token", help="print a development JWT the local platform accepts")
     mint.add_argument("--role", action="append", required=True, choices=auth.ROLES, help="repeat for more")
     mint.add_argument("--sub", required=True, help="the subject; an IRO's email identifies that IRO")

@@ -41,9 +41,7 @@ class EmbeddedPostgres:
     def url(self, database: str) -> str:
         assert self._server is not None, "start() first"
         info = self._server.get_postmaster_info()
-        return (
-            f"postgresql://postgres@/{database}?host={quote(str(info.socket_dir), safe='/')}&port={info.port}"
-        )
+        return f"postgresql://postgres@/{database}?host={quote(str(info.socket_dir), safe='/')}&port={info.port}"
 
     def ensure_database(self, database: str) -> str:
         """Create `database` if it does not exist; return its URL."""

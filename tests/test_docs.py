@@ -27,7 +27,5 @@ def test_every_environment_variable_is_documented(settings_class):
 
 def test_readme_starts_with_the_two_commands():
     readme = (ROOT / "README.md").read_text()
-    commands = [
-        line.split("#")[0].strip() for line in readme.splitlines() if line.startswith("python3 dev.py")
-    ]
+    commands = [line.split("#")[0].strip() for line in readme.splitlines() if line.startswith("python3 dev.py")]
     assert commands[:2] == ["python3 dev.py serve", "python3 dev.py test"]

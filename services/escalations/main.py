@@ -15,6 +15,4 @@ stages with response deadlines, collective alerts, Cafcass referral, outcomes an
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     logs.configure(service="escalations")
-    return build_app(
-        settings, service="escalations", title="IRO escalations service", description=DESCRIPTION
-    )
+    return build_app(settings, service="escalations", title="IRO escalations service", description=DESCRIPTION)

@@ -9,13 +9,9 @@ from shared.settings import CommonSettings
 
 
 class Settings(CommonSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="GATEWAY_", populate_by_name=True, extra="ignore", frozen=True
-    )
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", populate_by_name=True, extra="ignore", frozen=True)
 
     reviews_url: str = Field("http://127.0.0.1:8001", description="Base URL of the reviews service.")
     escalations_url: str = Field("http://127.0.0.1:8002", description="Base URL of the escalations service.")
-    participation_url: str = Field(
-        "http://127.0.0.1:8003", description="Base URL of the participation service."
-    )
+    participation_url: str = Field("http://127.0.0.1:8003", description="Base URL of the participation service.")
     cors_origins: tuple[str, ...] = Field((), description="Front-end origins allowed by CORS (JSON list).")

@@ -15,6 +15,4 @@ how the child took part, feedback forms and advocacy referrals."""
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     logs.configure(service="participation")
-    return build_app(
-        settings, service="participation", title="IRO participation service", description=DESCRIPTION
-    )
+    return build_app(settings, service="participation", title="IRO participation service", description=DESCRIPTION)

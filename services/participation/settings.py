@@ -8,6 +8,4 @@ from shared.settings import CommonSettings
 
 
 class Settings(CommonSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="PARTICIPATION_", populate_by_name=True, extra="ignore", frozen=True
-    )
+    model_config = SettingsConfigDict(env_prefix="PARTICIPATION_", populate_by_name=True, extra="ignore", frozen=True)

@@ -45,9 +45,7 @@ class Platform:
         with httpx.Client(timeout=2.0) as client:
             while pending:
                 if self.process.poll() is not None:
-                    raise AssertionError(
-                        f"iro serve exited {self.process.returncode}:\n{self.log.read_text()}"
-                    )
+                    raise AssertionError(f"iro serve exited {self.process.returncode}:\n{self.log.read_text()}")
                 for name in list(pending):
                     try:
                         if client.get(f"{self.url(name)}/readyz").status_code == 200:

@@ -46,9 +46,7 @@ def test_iro_serve_starts_everything_and_stops_leaving_nothing_running(tmp_path)
     assert code == 0, platform.log.read_text()
     survivors = [p.pid for p in processes if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     assert survivors == []
-    assert (
-        not psutil.pid_exists(database_pid) or psutil.Process(database_pid).status() == psutil.STATUS_ZOMBIE
-    )
+    assert not psutil.pid_exists(database_pid) or psutil.Process(database_pid).status() == psutil.STATUS_ZOMBIE
     leftover = [
         p.pid
         for p in psutil.process_iter(["cmdline"])

@@ -41,9 +41,7 @@ async def test_development_token_identifies_the_caller_and_the_iro(settings):
 
 async def test_iro_claim_is_configurable_and_falls_back_to_sub(settings):
     upn = settings.model_copy(update={"iro_claim": "upn"})
-    with_claim = mint_development_token(
-        upn, sub="object-id-1", roles=["iro"], extra={"upn": "bob@council.gov.uk"}
-    )
+    with_claim = mint_development_token(upn, sub="object-id-1", roles=["iro"], extra={"upn": "bob@council.gov.uk"})
     assert (await call(upn, with_claim))[1]["iro"] == "bob@council.gov.uk"
     without = mint_development_token(upn, sub="object-id-2", roles=["iro"])
     assert (await call(upn, without))[1]["iro"] == "object-id-2"
@@ -133,9 +131,7 @@ def production(jwks):
 
 
 async def test_production_accepts_rs256_tokens_from_the_jwks(production, jwks):
-    token = jwks.token(
-        iss=production.jwt_issuer, aud=production.jwt_audience, preferred_username="m@council.gov.uk"
-    )
+    token = jwks.token(iss=production.jwt_issuer, aud=production.jwt_audience, preferred_username="m@council.gov.uk")
     status, body = await call(production, token)
     assert status == 200
     assert body["iro"] == "m@council.gov.uk"

@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from shared.calendar import WorkingCalendar, add_months
+from shared.calendar import WorkingCalendar, add_months, age_on, birthday
 
 D = dt.date
 
@@ -80,3 +80,24 @@ def test_working_days_between_counts_the_days_after_the_start(calendar):
 )
 def test_add_calendar_months_clamps_to_the_end_of_the_month(start, months, expected):
     assert add_months(start, months) == expected
+
+
+@pytest.mark.parametrize(
+    ("dob", "day", "age"),
+    [
+        (D(2017, 6, 10), D(2021, 6, 9), 3),
+        (D(2017, 6, 10), D(2021, 6, 10), 4),
+        (D(2017, 6, 10), D(2021, 6, 11), 4),
+        (D(2016, 2, 29), D(2020, 2, 28), 3),
+        (D(2016, 2, 29), D(2020, 2, 29), 4),  # a leap year: the birthday itself
+        (D(2016, 2, 29), D(2021, 2, 28), 4),
+        (D(2016, 2, 29), D(2021, 3, 1), 5),  # a common year: 1 March
+    ],
+)
+def test_age_on_a_day_counts_the_birthday_itself(dob, day, age):
+    assert age_on(dob, day) == age
+
+
+def test_eighteenth_birthday_of_a_child_born_on_29_february():
+    assert birthday(D(2004, 2, 29), 18) == D(2022, 3, 1)
+    assert birthday(D(2006, 2, 28), 18) == D(2024, 2, 28)

@@ -87,17 +87,13 @@ async def test_unknown_path_is_404_problem(client):
 
 
 async def test_conflict_is_409(client, auth_header):
-    response = await client.post(
-        "/v1/things", json={"name": "taken", "count": 1}, headers=auth_header("manager")
-    )
+    response = await client.post("/v1/things", json={"name": "taken", "count": 1}, headers=auth_header("manager"))
     body = assert_problem(response, 409)
     assert body["type"] == "/problems/conflict"
 
 
 async def test_invalid_fields_are_422_naming_each_field(client, auth_header):
-    response = await client.post(
-        "/v1/things", json={"name": "", "count": "many"}, headers=auth_header("manager")
-    )
+    response = await client.post("/v1/things", json={"name": "", "count": "many"}, headers=auth_header("manager"))
     body = assert_problem(response, 422)
     locs = {tuple(error["loc"]) for error in body["errors"]}
     assert locs == {("body", "name"), ("body", "count")}
@@ -106,9 +102,7 @@ async def test_invalid_fields_are_422_naming_each_field(client, auth_header):
 
 
 async def test_body_over_the_configured_limit_is_413(client, auth_header):
-    response = await client.post(
-        "/v1/things", json={"name": "x" * 500, "count": 1}, headers=auth_header("manager")
-    )
+    response = await client.post("/v1/things", json={"name": "x" * 500, "count": 1}, headers=auth_header("manager"))
     body = assert_problem(response, 413)
     assert body["limit_bytes"] == 200
 
