@@ -1,0 +1,322 @@
+"""The statutory rules of the review timetable, as pure functions: no I/O, no database, no FastAPI.
+
+Sources: the Care Planning, Placement and Case Review (England) Regulations 2010 (reg 33, reviews;
+reg 48 and Schedule 7, short breaks), the Children Act 1989 s105 (a child is under 18) and the IRO
+Handbook; local practice (record-keeping deadlines, caseload guidance, the placement-change review)
+comes from settings whose defaults are given here. Working days come from `shared.calendar`, code
+lists from the CSVs in `shared/reference/`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Final, Literal
+
+from shared import reference
+from shared.calendar import WorkingCalendar, add_months, birthday
+
+ReviewKind = Literal["first", "second", "subsequent"]
+LeavingCareOutcome = Literal["missed", "cancelled"]
+CaseloadBand = Literal["below", "within", "above"]
+
+STATUS_SCHEDULED: Final = "scheduled"
+STATUS_HELD: Final = "held"
+STATUS_MISSED: Final = "missed"
+STATUS_CANCELLED: Final = "cancelled"
+STATUS_OVERDUE: Final = "overdue"
+
+FIRST_REVIEW_WORKING_DAYS: Final = 20
+SECOND_REVIEW_MONTHS: Final = 3
+SUBSEQUENT_REVIEW_MONTHS: Final = 6
+SHORT_BREAK_LEGAL_STATUSES: Final = frozenset({"V3", "V4"})
+SHORT_BREAK_FIRST_REVIEW_MONTHS: Final = 3
+SHORT_BREAK_SUBSEQUENT_REVIEW_MONTHS: Final = 6
+PLACEMENT_CHANGE_WORKING_DAYS: Final = 20
+AGE_OF_MAJORITY: Final = 18
+CASELOAD_LOWER: Final = 50.0
+CASELOAD_UPPER: Final = 70.0
+OTHER_REASON: Final = "other"
+
+
+# --- The timetable (reg 33, reg 48) ------------------------------------------------------------
+
+
+def review_kind(sequence: int) -> ReviewKind:
+    """The kind of the `sequence`-th review of a care period: 1 first, 2 second, 3+ subsequent (reg 33)."""
+    if sequence < 1:
+        raise ValueError(f"a review sequence starts at 1, not {sequence}")
+    if sequence == 1:
+        return "first"
+    if sequence == 2:
+        return "second"
+    return "subsequent"
+
+
+def is_short_break(legal_status: str) -> bool:
+    """True for the short-break legal statuses V3 and V4, reviewed under reg 48 (SSDA903 codes)."""
+    return legal_status in SHORT_BREAK_LEGAL_STATUSES
+
+
+def first_review_due(calendar: WorkingCalendar, started_on: date, *, short_break: bool) -> date:
+    """The first review's due date: 20 working days from becoming looked after (reg 33(1)(a)), or
+    3 months from the start of a short-break arrangement (reg 48)."""
+    if short_break:
+        return add_months(started_on, SHORT_BREAK_FIRST_REVIEW_MONTHS)
+    return calendar.add_working_days(started_on, FIRST_REVIEW_WORKING_DAYS)
+
+
+def next_review_due(held_on: date, *, held_sequence: int, short_break: bool) -> date:
+    """The due date of review `held_sequence + 1`, in calendar months from the date review
+    `held_sequence` was actually held: 3 months after the first, then 6 (reg 33(1)(b)-(c)); 6 months
+    apart for short breaks (reg 48)."""
+    if held_sequence < 1:
+        raise ValueError(f"a review sequence starts at 1, not {held_sequence}")
+    if short_break:
+        months = SHORT_BREAK_SUBSEQUENT_REVIEW_MONTHS
+    elif held_sequence == 1:
+        months = SECOND_REVIEW_MONTHS
+    else:
+        months = SUBSEQUENT_REVIEW_MONTHS
+    return add_months(held_on, months)
+
+
+def review_due(
+    calendar: WorkingCalendar,
+    *,
+    sequence: int,
+    started_on: date,
+    previous_held_on: date | None,
+    short_break: bool,
+) -> date:
+    """The statutory due date of the `sequence`-th review of a care period (reg 33, reg 48): the first
+    from the period's start (sequence restarts at 1 in each period), later ones from the date the
+    previous review in the same period was held."""
+    if sequence < 1:
+        raise ValueError(f"a review sequence starts at 1, not {sequence}")
+    if sequence == 1:
+        if previous_held_on is not None:
+            raise ValueError("the first review of a care period has no previous review in that period")
+        return first_review_due(calendar, started_on, short_break=short_break)
+    if previous_held_on is None:
+        raise ValueError(f"review {sequence} is due from the date review {sequence - 1} was held")
+    return next_review_due(previous_held_on, held_sequence=sequence - 1, short_break=short_break)
+
+
+def bring_forward(due_on: date, requested_on: date) -> date:
+    """The review's working due date after an early-review request (reg 33(3)): the earlier of the two;
+    the statutory due date is never moved."""
+    return min(due_on, requested_on)
+
+
+def placement_change_due(
+    calendar: WorkingCalendar,
+    changed_on: date,
+    current_due_on: date,
+    *,
+    working_days: int = PLACEMENT_CHANGE_WORKING_DAYS,
+) -> date | None:
+    """The due date a review is brought forward to after an unplanned placement change (local policy
+    setting, off by default): `working_days` after the change, or None when not earlier than now."""
+    due = calendar.add_working_days(changed_on, working_days)
+    return due if due < current_due_on else None
+
+
+# --- Age (Children Act 1989 s105) -----------------------------------------------------------------
+
+
+def statutory_cutoff(date_of_birth: date) -> date:
+    """The child's 18th birthday, from which no review is scheduled or held (Children Act 1989 s105)."""
+    return birthday(date_of_birth, AGE_OF_MAJORITY)
+
+
+def within_care_age(day: date, date_of_birth: date) -> bool:
+    """True when `day` is before the 18th birthday, so a review may fall on it (Children Act 1989 s105)."""
+    return day < statutory_cutoff(date_of_birth)
+
+
+def effective_end(ended_on: date | None, date_of_birth: date, *, today: date | None = None) -> date | None:
+    """The care period's end, the 18th birthday when earlier or when still open (Children Act 1989 s105).
+
+    With `today`, an open period whose 18th birthday is still after `today` gives None (still open).
+    """
+    cutoff = statutory_cutoff(date_of_birth)
+    if ended_on is not None:
+        return min(ended_on, cutoff)
+    if today is not None and today < cutoff:
+        return None
+    return cutoff
+
+
+# --- Timeliness and status (reg 33, IRO Handbook) -------------------------------------------------
+
+
+def is_in_time(held_on: date, statutory_due_on: date) -> bool:
+    """True when held on or before the statutory due date (reg 33), whatever the working due date."""
+    return held_on <= statutory_due_on
+
+
+def needs_late_reason(held_on: date, statutory_due_on: date) -> bool:
+    """True when held after the statutory due date, so a late reason is recorded (IRO Handbook)."""
+    return not is_in_time(held_on, statutory_due_on)
+
+
+def derived_status(stored_status: str, due_on: date, today: date) -> str:
+    """Overdue when a scheduled review's due date has passed, else the stored status (IRO Handbook)."""
+    if stored_status == STATUS_SCHEDULED and today > due_on:
+        return STATUS_OVERDUE
+    return stored_status
+
+
+def outcome_when_leaving_care(statutory_due_on: date, ended_on: date) -> LeavingCareOutcome:
+    """An unheld review when the care period ends: "missed" if its statutory due date was before the
+    end, else "cancelled" (reg 33; the child is no longer looked after)."""
+    return "missed" if statutory_due_on < ended_on else "cancelled"
+
+
+def review_date_of_meetings(meeting_dates: Iterable[date]) -> date:
+    """The date of a review held as a series of meetings: the first meeting (IRO Handbook)."""
+    dates = list(meeting_dates)
+    if not dates:
+        raise ValueError("a review needs at least one meeting")
+    return min(dates)
+
+
+# --- Record keeping (settings) --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordKeeping:
+    """Record-keeping deadlines in working days (local settings, with these defaults)."""
+
+    sw_report_days_before: int = 5
+    decisions_days: int = 5
+    record_days: int = 20
+    letter_days: int = 20
+
+
+DEFAULT_RECORD_KEEPING: Final = RecordKeeping()
+
+
+@dataclass(frozen=True)
+class RecordDeadlines:
+    """The deadlines around one review."""
+
+    sw_report_due: date
+    decisions_due: date
+    record_due: date
+    letter_due: date
+
+
+def sw_report_due(calendar: WorkingCalendar, review_on: date, settings: RecordKeeping = DEFAULT_RECORD_KEEPING) -> date:
+    """The social worker's report: `sw_report_days_before` working days before the review (setting, 5)."""
+    return calendar.add_working_days(review_on, -settings.sw_report_days_before)
+
+
+def decisions_due(calendar: WorkingCalendar, held_on: date, settings: RecordKeeping = DEFAULT_RECORD_KEEPING) -> date:
+    """The review decisions circulated: `decisions_days` working days after the review (setting, 5)."""
+    return calendar.add_working_days(held_on, settings.decisions_days)
+
+
+def record_due(calendar: WorkingCalendar, held_on: date, settings: RecordKeeping = DEFAULT_RECORD_KEEPING) -> date:
+    """The full review record: `record_days` working days after the review (setting, 20)."""
+    return calendar.add_working_days(held_on, settings.record_days)
+
+
+def letter_due(calendar: WorkingCalendar, held_on: date, settings: RecordKeeping = DEFAULT_RECORD_KEEPING) -> date:
+    """The letter to the child: `letter_days` working days after the review (setting, as the record: 20)."""
+    return calendar.add_working_days(held_on, settings.letter_days)
+
+
+def record_deadlines(
+    calendar: WorkingCalendar, review_on: date, settings: RecordKeeping = DEFAULT_RECORD_KEEPING
+) -> RecordDeadlines:
+    """Every record-keeping deadline of a review on `review_on` (settings)."""
+    return RecordDeadlines(
+        sw_report_due=sw_report_due(calendar, review_on, settings),
+        decisions_due=decisions_due(calendar, review_on, settings),
+        record_due=record_due(calendar, review_on, settings),
+        letter_due=letter_due(calendar, review_on, settings),
+    )
+
+
+def on_time(actual: date | None, due: date) -> bool | None:
+    """True when done on or before its due date, False after, None when not yet done (settings)."""
+    if actual is None:
+        return None
+    return actual <= due
+
+
+# --- Caseloads (IRO Handbook: 50 to 70 children per full-time IRO; settings) ---------------------
+
+
+def caseload_per_fte(caseload: int, fte: float) -> float:
+    """Children per full-time equivalent, to 2 decimals (IRO Handbook); `fte` in (0, 1]."""
+    if not 0 < fte <= 1:
+        raise ValueError(f"fte must be more than 0 and at most 1, not {fte}")
+    if caseload < 0:
+        raise ValueError(f"a caseload cannot be negative, not {caseload}")
+    return round(caseload / fte, 2)
+
+
+def within_guidance(per_fte: float, upper: float = CASELOAD_UPPER) -> bool:
+    """True when at most `upper` children per FTE (setting, 70; IRO Handbook): fewer is no breach."""
+    return per_fte <= upper
+
+
+def caseload_band(per_fte: float, lower: float = CASELOAD_LOWER, upper: float = CASELOAD_UPPER) -> CaseloadBand:
+    """Below under `lower`, within from `lower` to `upper` inclusive, above over (settings, 50 and 70)."""
+    if per_fte < lower:
+        return "below"
+    if per_fte > upper:
+        return "above"
+    return "within"
+
+
+# --- Code lists (shared/reference/*.csv); these never raise ---------------------------------------
+
+
+def valid_legal_status(code: str) -> bool:
+    """True for an SSDA903 legal status code (legal_status_codes.csv)."""
+    return code in reference.codes("legal_status_codes", "code")
+
+
+def _placement_years(code: str) -> tuple[int, int | None] | None:
+    for row in reference.rows("placement_type_codes"):
+        if row["code"] == code:
+            first, _, last = row["years"].partition("-")
+            return int(first), int(last) if last else None
+    return None
+
+
+def valid_placement_type(code: str, year: int | None = None) -> bool:
+    """True for an SSDA903 placement type code, and in use in `year` when given (the list's `years`
+    column, inclusive; placement_type_codes.csv)."""
+    years = _placement_years(code)
+    if years is None:
+        return False
+    if year is None:
+        return True
+    first, last = years
+    return first <= year and (last is None or year <= last)
+
+
+def valid_early_reason(key: str) -> bool:
+    """True for an early-review reason (reg 33(3); early_review_reasons.csv)."""
+    return key in reference.codes("early_review_reasons", "key")
+
+
+def valid_late_reason(key: str) -> bool:
+    """True for a late-review reason (IRO Handbook; late_review_reasons.csv)."""
+    return key in reference.codes("late_review_reasons", "key")
+
+
+def valid_reason_ceased(code: str) -> bool:
+    """True for an SSDA903 reason-episode-ceased code (reason_ceased_codes.csv)."""
+    return code in reference.codes("reason_ceased_codes", "code")
+
+
+def reason_needs_detail(key: str) -> bool:
+    """True for the "other" early or late reason, which needs its detail given (reason lists)."""
+    return key == OTHER_REASON
