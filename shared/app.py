@@ -60,7 +60,8 @@ def build_app(
             if use_database and getattr(app.state, "engine", None) is None:
                 if not settings.database_url:
                     raise RuntimeError(f"{service}: DATABASE_URL is not set")
-                app.state.engine = db.create_engine(settings.database_url, pool_size=settings.db_pool_size)
+                role = settings.db_role(service) if settings.db_use_service_roles else None
+                app.state.engine = db.create_engine(settings.database_url, pool_size=settings.db_pool_size, role=role)
                 app.state.sessions = db.session_factory(app.state.engine)
                 stack.push_async_callback(app.state.engine.dispose)
             for hook in hooks:
@@ -126,7 +127,8 @@ def build_app(
         )
         return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
 
-    Instrumentator(registry=CollectorRegistry(), excluded_handlers=["/metrics"]).instrument(app).expose(
+    app.state.metrics_registry = CollectorRegistry()
+    Instrumentator(registry=app.state.metrics_registry, excluded_handlers=["/metrics"]).instrument(app).expose(
         app, endpoint="/metrics", include_in_schema=False, tags=["operational"]
     )
 

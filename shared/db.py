@@ -42,12 +42,16 @@ def plain_url(url: str) -> str:
     return urlunsplit(("postgresql", parts.netloc, parts.path, parts.query, parts.fragment))
 
 
-def create_engine(url: str, *, pool_size: int = 10, **kwargs: Any) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 10, role: str | None = None, **kwargs: Any) -> AsyncEngine:
+    """An asyncpg engine. With `role`, every connection takes that database role from its first
+    moment (a startup parameter), so the process holds only that role's privileges."""
+    connect_args = {"server_settings": {"role": role}} if role else {}
     return create_async_engine(
         async_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
+        connect_args=connect_args,
         **kwargs,
     )
 

@@ -48,6 +48,22 @@ class CommonSettings(BaseSettings):
         description="Where `iro serve` keeps the embedded database and its lock file.",
     )
     db_pool_size: int = Field(10, ge=1, validation_alias=_env("IRO_DB_POOL_SIZE"))
+    db_role_prefix: str = Field(
+        "iro",
+        pattern=r"^[a-z][a-z0-9_]{0,40}$",
+        validation_alias=_env("IRO_DB_ROLE_PREFIX"),
+        description="Database roles are `<prefix>_reviews`, `_escalations`, `_participation`, `_gateway`, `_auditor`.",
+    )
+    db_create_roles: bool = Field(
+        True,
+        validation_alias=_env("IRO_DB_CREATE_ROLES"),
+        description="Migrations create the roles (idempotently); false when a DBA has made them.",
+    )
+    db_use_service_roles: bool = Field(
+        True,
+        validation_alias=_env("IRO_DB_USE_SERVICE_ROLES"),
+        description="Each process takes its own role on every connection; false: the URL's user as it is.",
+    )
 
     # Auth
     jwt_dev_key: SecretStr | None = Field(
@@ -70,9 +86,7 @@ class CommonSettings(BaseSettings):
 
     # HTTP
     max_body_bytes: int = Field(1024 * 1024, ge=1, validation_alias=_env("IRO_MAX_BODY_BYTES"))
-    max_batch_body_bytes: int = Field(
-        10 * 1024 * 1024, ge=1, validation_alias=_env("IRO_MAX_BATCH_BODY_BYTES")
-    )
+    max_batch_body_bytes: int = Field(10 * 1024 * 1024, ge=1, validation_alias=_env("IRO_MAX_BATCH_BODY_BYTES"))
 
     # Calendar
     local_closure_days: tuple[dt.date, ...] = Field(
@@ -98,6 +112,10 @@ class CommonSettings(BaseSettings):
     @property
     def production(self) -> bool:
         return self.env == "production"
+
+    def db_role(self, name: str) -> str:
+        """The database role of a service (or `auditor`), e.g. `iro_reviews`."""
+        return f"{self.db_role_prefix}_{name}"
 
     def development_signing_key(self) -> str:
         """The HS256 key of development tokens; there is none in production."""

@@ -1,0 +1,61 @@
+"""The footprint table and the value objects written to it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import BigInteger, DateTime, Text
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shared.db import Base
+
+# Access events: who looked at a child's record. Kept apart from activity counts.
+ACCESS_TYPES = frozenset({"child.record_viewed"})
+
+
+class Event(Base):
+    __tablename__ = "events"
+    __table_args__ = {"schema": "footprint"}
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), unique=True)
+    type: Mapped[str] = mapped_column(Text)
+    occurred_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    service: Mapped[str] = mapped_column(Text)
+    actor: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    child_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    iro_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    subject_type: Mapped[str] = mapped_column(Text)
+    subject_id: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    request_id: Mapped[str | None] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(Text)
+    hash: Mapped[str] = mapped_column(Text)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did it: the token's subject and role, and the case system when it came from one."""
+
+    sub: str
+    role: str
+    source: str | None = None
+
+    def as_json(self) -> dict[str, str]:
+        out = {"sub": self.sub, "role": self.role}
+        if self.source:
+            out["source"] = self.source
+        return out
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What it was done to: `Subject("review", review_id)`."""
+
+    type: str
+    id: str | uuid.UUID

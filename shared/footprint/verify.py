@@ -1,0 +1,89 @@
+"""Recompute the hash chain and name the first event that does not fit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Row, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.footprint import canonical
+from shared.footprint.models import Event
+
+
+@dataclass(frozen=True)
+class Verification:
+    ok: bool
+    checked: int
+    head_seq: int | None
+    head_hash: str | None
+    first_bad_seq: int | None = None
+    problem: str | None = None
+
+
+def recompute(event: Row[Any] | Event, prev_hash: str) -> str:
+    encoded = canonical.canonical(
+        seq=event.seq,
+        id=event.id,
+        type=event.type,
+        occurred_at=event.occurred_at,
+        recorded_at=event.recorded_at,
+        service=event.service,
+        actor=event.actor,
+        child_id=event.child_id,
+        iro_id=event.iro_id,
+        subject_type=event.subject_type,
+        subject_id=event.subject_id,
+        payload=event.payload,
+        request_id=event.request_id,
+    )
+    return canonical.chain_hash(prev_hash, encoded)
+
+
+async def verify(
+    session: AsyncSession, *, from_seq: int | None = None, to_seq: int | None = None, batch: int = 2000
+) -> Verification:
+    """Check events `from_seq..to_seq` (default: all): no `seq` missing, each `prev_hash` is the hash
+    of the event before it, and each `hash` recomputes. A truncated tail leaves no break behind, so
+    compare `head_seq`/`head_hash` with a head recorded earlier (docs/footprint.md)."""
+    head_row = (await session.execute(select(Event.seq, Event.hash).order_by(Event.seq.desc()).limit(1))).first()
+    head_seq, head_hash = (head_row.seq, head_row.hash) if head_row else (None, None)
+    start = max(1, from_seq or 1)
+    end = min(to_seq, head_seq) if to_seq is not None and head_seq is not None else head_seq
+    if end is None or start > end:
+        return Verification(ok=True, checked=0, head_seq=head_seq, head_hash=head_hash)
+
+    def bad(seq: int, problem: str, checked: int) -> Verification:
+        return Verification(False, checked, head_seq, head_hash, first_bad_seq=seq, problem=problem)
+
+    if start == 1:
+        expected_prev = canonical.GENESIS_HASH
+    else:
+        before = await session.scalar(select(Event.hash).where(Event.seq == start - 1))
+        if before is None:
+            return bad(start - 1, "missing", 0)
+        expected_prev = before
+    expected_seq, checked = start, 0
+    while expected_seq <= end:
+        query = (
+            select(Event.__table__).where(Event.seq >= expected_seq, Event.seq <= end).order_by(Event.seq).limit(batch)
+        )
+        rows = list((await session.execute(query)).all())
+        if not rows:
+            return bad(expected_seq, "missing", checked)
+        for event in rows:
+            if event.seq != expected_seq:
+                return bad(expected_seq, "missing", checked)
+            if event.prev_hash != expected_prev:
+                return bad(event.seq, "prev_hash does not match the previous event's hash", checked)
+            if recompute(event, event.prev_hash) != event.hash:
+                return bad(event.seq, "hash does not match the event's contents", checked)
+            checked += 1
+            expected_prev = event.hash
+            expected_seq += 1
+    return Verification(ok=True, checked=checked, head_seq=head_seq, head_hash=head_hash)
+
+
+async def head(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.coalesce(func.max(Event.seq), 0))) or 0)

@@ -1,0 +1,71 @@
+"""The chain verifies, and tampering (by a superuser who disables the trigger) is found.
+
+Each tampering happens inside the test's own transaction and is rolled back with it."""
+
+import pytest
+from sqlalchemy import text
+
+from shared.footprint import verify as verifying
+from tests.footprint.helpers import append_one
+
+
+@pytest.fixture
+async def three(session):
+    events = [await append_one(session, "thing.created", payload={"n": n}) for n in range(3)]
+    return [event.seq for event in events]
+
+
+async def tamper(session, sql, **params):
+    await session.execute(text("ALTER TABLE footprint.events DISABLE TRIGGER USER"))
+    await session.execute(text(sql), params)
+    await session.execute(text("ALTER TABLE footprint.events ENABLE TRIGGER USER"))
+
+
+async def test_an_untouched_log_verifies(session, three):
+    result = await verifying.verify(session)
+    assert result.ok is True
+    assert result.first_bad_seq is None
+    assert result.head_seq == three[-1]
+    assert result.checked == three[-1]
+    ranged = await verifying.verify(session, from_seq=three[0], to_seq=three[1])
+    assert (ranged.ok, ranged.checked) == (True, 2)
+
+
+async def test_an_edited_payload_is_named(session, three):
+    await tamper(session, "UPDATE footprint.events SET payload = '{\"n\": 99}' WHERE seq = :s", s=three[1])
+    result = await verifying.verify(session, from_seq=three[0])
+    assert result.ok is False
+    assert result.first_bad_seq == three[1]
+
+
+async def test_a_deleted_event_is_named(session, three):
+    await tamper(session, "DELETE FROM footprint.events WHERE seq = :s", s=three[1])
+    result = await verifying.verify(session, from_seq=three[0])
+    assert (result.ok, result.first_bad_seq, result.problem) == (False, three[1], "missing")
+
+
+async def test_two_swapped_payloads_are_found_at_the_first(session, three):
+    await tamper(
+        session,
+        "UPDATE footprint.events e SET payload = o.payload FROM footprint.events o"
+        " WHERE (e.seq, o.seq) IN ((:a, :b), (:b, :a))",
+        a=three[0],
+        b=three[2],
+    )
+    result = await verifying.verify(session, from_seq=three[0])
+    assert (result.ok, result.first_bad_seq) == (False, three[0])
+
+
+async def test_reordered_events_are_found(session, three):
+    # Swap the seq numbers of two neighbours (through a free number, as the primary key demands).
+    a, b = three[0], three[1]
+    await tamper(session, "UPDATE footprint.events SET seq = seq + 1000000000 WHERE seq = :a", a=a)
+    await tamper(session, "UPDATE footprint.events SET seq = :a WHERE seq = :b", a=a, b=b)
+    await tamper(session, "UPDATE footprint.events SET seq = :b WHERE seq = :a + 1000000000", a=a, b=b)
+    result = await verifying.verify(session, from_seq=a)
+    assert (result.ok, result.first_bad_seq) == (False, a)
+
+
+async def test_an_empty_range_is_ok_and_checks_nothing(session, three):
+    result = await verifying.verify(session, from_seq=three[-1] + 10)
+    assert (result.ok, result.checked) == (True, 0)
