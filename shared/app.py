@@ -18,6 +18,8 @@ from sqlalchemy import text
 
 from shared import db, errors, migrate
 from shared.auth import Authenticator
+from shared.clock import Clock
+from shared.idempotency import IdempotencyMiddleware
 from shared.limits import BodyLimitMiddleware
 from shared.requestid import RequestIdMiddleware
 from shared.settings import CommonSettings
@@ -50,6 +52,7 @@ def build_app(
     hooks: Sequence[LifespanHook] = (),
     readiness_checks: dict[str, Callable[[FastAPI], Awaitable[bool]]] | None = None,
     use_database: bool = True,
+    idempotency_schema: str | None = None,
 ) -> FastAPI:
     """The app shell. `hooks` are extra async context managers entered in the lifespan (consumers,
     HTTP clients); `readiness_checks` add named checks to `/readyz`."""
@@ -79,8 +82,11 @@ def build_app(
     app.state.service = service
     app.state.engine = None
     app.state.authenticator = Authenticator(settings)
+    app.state.clock = Clock(settings.today)
 
     errors.install_error_handlers(app)
+    if idempotency_schema:
+        app.add_middleware(IdempotencyMiddleware, schema=idempotency_schema)
     app.add_middleware(
         BodyLimitMiddleware, default_limit=settings.max_body_bytes, batch_limit=settings.max_batch_body_bytes
     )

@@ -11,6 +11,8 @@ from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
+from shared import idempotency
+
 # Stable constraint names, so migrations can name what they change.
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -66,4 +68,5 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     Tests override this dependency with a session joined to an outer transaction.
     """
     async with request.app.state.sessions() as session:
+        idempotency.attach(session)
         yield session

@@ -6,6 +6,7 @@ turns them, FastAPI's validation errors and anything unexpected into `applicatio
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -140,6 +141,16 @@ def install_error_handlers(app: FastAPI) -> None:
         documentation_uri_template=PROBLEM_TYPE_URI,
     )
     add_exception_handler(app, handler, generic_swagger_defaults=False)
+
+
+async def send_problem(send: Any, problem: Problem) -> None:
+    """Answer with a problem straight from ASGI middleware (outside FastAPI's handlers)."""
+    body = json.dumps(problem_body(problem)).encode()
+    headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]
+    for name, value in (problem.headers or {}).items():
+        headers.append((name.lower().encode("latin-1"), value.encode("latin-1")))
+    await send({"type": "http.response.start", "status": problem.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def problem_body(problem: Problem) -> dict[str, Any]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import errors
@@ -32,10 +30,10 @@ class BodyLimitMiddleware:
             try:
                 length = int(declared)
             except ValueError:
-                await self._refuse(send, 400, errors.BadRequest("Content-Length is not a number."))
+                await errors.send_problem(send, errors.BadRequest("Content-Length is not a number."))
                 return
             if length > limit:
-                await self._refuse(send, 413, self._too_large(limit))
+                await errors.send_problem(send, self._too_large(limit))
                 return
             await self.app(scope, receive, send)
             return
@@ -52,7 +50,7 @@ class BodyLimitMiddleware:
                 break
             size += len(message.get("body", b""))
             if size > limit:
-                await self._refuse(send, 413, self._too_large(limit))
+                await errors.send_problem(send, self._too_large(limit))
                 return
             if not message.get("more_body", False):
                 break
@@ -71,18 +69,3 @@ class BodyLimitMiddleware:
             detail=f"The body is over the limit of {limit} bytes.",
             limit_bytes=limit,
         )
-
-    @staticmethod
-    async def _refuse(send: Send, status: int, problem: errors.Problem) -> None:
-        body = json.dumps(errors.problem_body(problem)).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", b"application/problem+json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})

@@ -89,6 +89,11 @@ class CommonSettings(BaseSettings):
     max_batch_body_bytes: int = Field(10 * 1024 * 1024, ge=1, validation_alias=_env("IRO_MAX_BATCH_BODY_BYTES"))
 
     # Calendar
+    today: dt.date | None = Field(
+        None,
+        validation_alias=_env("IRO_TODAY"),
+        description="Fix today's date (demos and tests); unset: the date in England.",
+    )
     local_closure_days: tuple[dt.date, ...] = Field(
         (),
         validation_alias=_env("IRO_LOCAL_CLOSURE_DAYS"),

@@ -7,6 +7,6 @@ See docs/footprint.md.
 """
 
 from shared.footprint.append import append
-from shared.footprint.models import ACCESS_TYPES, Actor, Event, Subject
+from shared.footprint.models import ACCESS_TYPES, SOURCE_HEADER, Actor, Event, Subject, actor_for
 
-__all__ = ["ACCESS_TYPES", "Actor", "Event", "Subject", "append"]
+__all__ = ["ACCESS_TYPES", "SOURCE_HEADER", "Actor", "Event", "Subject", "actor_for", "append"]

@@ -116,95 +116,101 @@ class Consumer:
             )
             return int(value or 0)
 
-    async def process_once(self) -> tuple[int, bool]:
-        """One batch in one transaction. Returns (events passed, whether a handler failed)."""
-        async with self._lock, self.sessions() as session, session.begin():
-            await session.execute(
-                text(f"INSERT INTO {self.schema}.consumer_position (consumer) VALUES (:c) ON CONFLICT DO NOTHING"),
+    async def process_once(self, session: AsyncSession | None = None) -> tuple[int, bool]:
+        """One batch in one transaction. Returns (events passed, whether a handler failed).
+
+        With `session` (a request's), the batch runs inside that session's transaction, as a
+        savepoint: the request then sees what the handler wrote, and the position moves with the
+        request's commit (or not at all)."""
+        if session is not None:
+            async with session.begin_nested():
+                return await self._process(session)
+        async with self._lock, self.sessions() as own, own.begin():
+            return await self._process(own)
+
+    async def _process(self, session: AsyncSession) -> tuple[int, bool]:
+        await session.execute(
+            text(f"INSERT INTO {self.schema}.consumer_position (consumer) VALUES (:c) ON CONFLICT DO NOTHING"),
+            {"c": self.name},
+        )
+        position = int(
+            await session.scalar(
+                text(f"SELECT position FROM {self.schema}.consumer_position WHERE consumer = :c FOR UPDATE"),
                 {"c": self.name},
             )
-            position = int(
-                await session.scalar(
-                    text(f"SELECT position FROM {self.schema}.consumer_position WHERE consumer = :c FOR UPDATE"),
-                    {"c": self.name},
-                )
-                or 0
-            )
-            # The head first: every event up to it is committed (the log has no gaps), so the
-            # next statement sees them all and nothing between is skipped.
-            head = int(await session.scalar(select(func.coalesce(func.max(Event.seq), 0))) or 0)
-            if head <= position:
-                return 0, False
-            query = (
-                select(Event.__table__)
-                .where(Event.seq > position, Event.seq <= head)
-                .order_by(Event.seq)
-                .limit(self.batch)
-            )
-            if self.types is not None:
-                query = query.where(Event.type.in_(sorted(self.types)))
-            rows = list((await session.execute(query)).all())
-            # With a type filter, an empty or short batch means nothing else up to the head is ours.
-            new_position = rows[-1].seq if len(rows) == self.batch else head
-            failed = False
-            passed = 0
-            for row in rows:
-                try:
-                    async with session.begin_nested():
-                        await self.handler(session, row)
-                except Exception as exc:
-                    attempts = self._attempts.get(row.seq, 0) + 1
-                    self._attempts[row.seq] = attempts
-                    self.metrics.failures.labels(self.name).inc()
-                    logger.exception(
-                        "footprint consumer %s failed on seq %s (%s), attempt %s of %s",
-                        self.name, row.seq, row.type, attempts, self.max_attempts,
-                    )  # fmt: skip
-                    if attempts < self.max_attempts:
-                        new_position = row.seq - 1
-                        failed = True
-                        break
-                    await session.execute(
-                        text(
-                            f"INSERT INTO {self.schema}.consumer_dead_letter"
-                            " (consumer, seq, event_type, error, attempts)"
-                            " VALUES (:c, :seq, :type, :error, :attempts) ON CONFLICT DO NOTHING"
-                        ),
-                        {"c": self.name, "seq": row.seq, "type": row.type, "error": repr(exc)[:2000],
-                         "attempts": attempts},
-                    )  # fmt: skip
-                    self.metrics.dead_letters.labels(self.name).inc()
-                    logger.error(
-                        "footprint consumer %s set seq %s aside after %s attempts",
-                        self.name,
-                        row.seq,
-                        attempts,
-                    )
-                    del self._attempts[row.seq]
-                else:
-                    self._attempts.pop(row.seq, None)
-                    self.metrics.handled.labels(self.name).inc()
-                passed += 1
-            if new_position > position:
+            or 0
+        )
+        # The head first: every event up to it is committed (the log has no gaps), so the
+        # next statement sees them all and nothing between is skipped.
+        head = int(await session.scalar(select(func.coalesce(func.max(Event.seq), 0))) or 0)
+        if head <= position:
+            return 0, False
+        query = (
+            select(Event.__table__).where(Event.seq > position, Event.seq <= head).order_by(Event.seq).limit(self.batch)
+        )
+        if self.types is not None:
+            query = query.where(Event.type.in_(sorted(self.types)))
+        rows = list((await session.execute(query)).all())
+        # With a type filter, an empty or short batch means nothing else up to the head is ours.
+        new_position = rows[-1].seq if len(rows) == self.batch else head
+        failed = False
+        passed = 0
+        for row in rows:
+            try:
+                async with session.begin_nested():
+                    await self.handler(session, row)
+            except Exception as exc:
+                attempts = self._attempts.get(row.seq, 0) + 1
+                self._attempts[row.seq] = attempts
+                self.metrics.failures.labels(self.name).inc()
+                logger.exception(
+                    "footprint consumer %s failed on seq %s (%s), attempt %s of %s",
+                    self.name, row.seq, row.type, attempts, self.max_attempts,
+                )  # fmt: skip
+                if attempts < self.max_attempts:
+                    new_position = row.seq - 1
+                    failed = True
+                    break
                 await session.execute(
                     text(
-                        f"UPDATE {self.schema}.consumer_position SET position = :p, updated_at = now()"
-                        " WHERE consumer = :c"
+                        f"INSERT INTO {self.schema}.consumer_dead_letter"
+                        " (consumer, seq, event_type, error, attempts)"
+                        " VALUES (:c, :seq, :type, :error, :attempts) ON CONFLICT DO NOTHING"
                     ),
-                    {"p": new_position, "c": self.name},
+                    {"c": self.name, "seq": row.seq, "type": row.type, "error": repr(exc)[:2000],
+                     "attempts": attempts},
+                )  # fmt: skip
+                self.metrics.dead_letters.labels(self.name).inc()
+                logger.error(
+                    "footprint consumer %s set seq %s aside after %s attempts",
+                    self.name,
+                    row.seq,
+                    attempts,
                 )
-                self.metrics.position.labels(self.name).set(new_position)
-            return passed, failed
+                del self._attempts[row.seq]
+            else:
+                self._attempts.pop(row.seq, None)
+                self.metrics.handled.labels(self.name).inc()
+            passed += 1
+        if new_position > position:
+            await session.execute(
+                text(
+                    f"UPDATE {self.schema}.consumer_position SET position = :p, updated_at = now() WHERE consumer = :c"
+                ),
+                {"p": new_position, "c": self.name},
+            )
+            self.metrics.position.labels(self.name).set(new_position)
+        return passed, failed
 
-    async def catch_up(self) -> bool:
-        """Process everything committed before this call. False if a handler is failing."""
-        async with self.sessions() as session:
-            target = int(await session.scalar(select(func.coalesce(func.max(Event.seq), 0))) or 0)
-        while await self.position() < target:
-            _, failed = await self.process_once()
+    async def catch_up(self, session: AsyncSession | None = None) -> bool:
+        """Process everything committed before this call (and, with a request's `session`, what
+        that session's own transaction has appended). False if a handler is failing."""
+        while True:
+            passed, failed = await self.process_once(session)
             if failed:
                 return False
-        return True
+            if passed == 0 or passed < self.batch:
+                return True
 
     # -- running ----------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from sqlalchemy import BigInteger, DateTime, Text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
+from shared.auth import Principal
 from shared.db import Base
 
 # Access events: who looked at a child's record. Kept apart from activity counts.
@@ -51,6 +52,16 @@ class Actor:
         if self.source:
             out["source"] = self.source
         return out
+
+
+SOURCE_HEADER = "X-Event-Source"
+
+
+def actor_for(principal: Principal, source: str | None = None) -> Actor:
+    """The actor of a request: the token's subject and role. `source` (the gateway's
+    `X-Event-Source` header on ingested events) counts only for the integration role."""
+    trusted = source if source and "integration" in principal.roles else None
+    return Actor(sub=principal.sub, role=principal.role, source=trusted)
 
 
 @dataclass(frozen=True)
