@@ -18,6 +18,7 @@ from sqlalchemy import text
 
 from shared import db, errors, migrate
 from shared.auth import Authenticator
+from shared.calendar import WorkingCalendar
 from shared.clock import Clock
 from shared.idempotency import IdempotencyMiddleware
 from shared.limits import BodyLimitMiddleware
@@ -83,6 +84,7 @@ def build_app(
     app.state.engine = None
     app.state.authenticator = Authenticator(settings)
     app.state.clock = Clock(settings.today)
+    app.state.calendar = WorkingCalendar(settings.local_closure_days)
 
     errors.install_error_handlers(app)
     if idempotency_schema:

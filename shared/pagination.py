@@ -86,16 +86,18 @@ async def paginate(
 ) -> tuple[list[Any], str | None]:
     """Rows of `query` ordered by `keys` (ascending; the last must be unique, e.g. the id), one page.
 
-    Returns the rows (scalars when the query selects one entity) and the next cursor."""
+    Returns the rows (scalars when the query selects one thing, else rows whose first element
+    holds the keys) and the next cursor."""
     if params.cursor:
         values = decode_cursor(params.cursor, len(keys))
         query = query.where(tuple_(*keys) > tuple_(*values))
     result = await session.execute(query.order_by(*keys).limit(params.limit + 1))
-    rows = list(result.scalars().all()) if len(query.selected_columns) == 1 else list(result.all())
+    single = len(query.column_descriptions) == 1
+    rows = list(result.scalars().all()) if single else list(result.all())
     more = len(rows) > params.limit
     rows = rows[: params.limit]
     if not more or not rows:
         return rows, None
-    last = rows[-1]
+    last = rows[-1] if single else rows[-1][0]  # keys belong to the first entity selected
     cursor = encode_cursor([getattr(last, str(key.key)) for key in keys])
     return rows, cursor

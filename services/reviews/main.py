@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.reviews import router
 from services.reviews.settings import Settings
 from shared import logs
 from shared.app import build_app
@@ -16,4 +17,11 @@ decisions, midway reviews, case notes and timeliness."""
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     logs.configure(service="reviews")
-    return build_app(settings, service="reviews", title="IRO reviews service", description=DESCRIPTION)
+    return build_app(
+        settings,
+        service="reviews",
+        title="IRO reviews service",
+        description=DESCRIPTION,
+        routers=[router.router],
+        idempotency_schema="reviews",
+    )

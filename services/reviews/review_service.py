@@ -1,0 +1,331 @@
+"""Reviews and what surrounds them: early reviews, rearrangements, holding a review (which schedules
+the next), record-keeping dates, decisions, midway reviews and case notes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.reviews import rules, schemas
+from services.reviews.models import CarePeriod, CaseNote, Child, Decision, Iro, MidwayReview, Rearrangement, Review
+from services.reviews.service import (
+    Context,
+    acting_iro,
+    allocated_iro,
+    get_child,
+    not_in_future,
+    record,
+    schedule_review,
+)
+from shared.errors import Conflict, InvalidField, NotFound
+
+
+async def get_review(session: AsyncSession, review_id: uuid.UUID, *, lock: bool = False) -> Review:
+    query = select(Review).where(Review.id == review_id)
+    review = await session.scalar(query.with_for_update() if lock else query)
+    if review is None:
+        raise NotFound(f"No review {review_id}.")
+    return review
+
+
+def status_of(review: Review, date_of_birth: dt.date, today: dt.date) -> str:
+    """The status a reader sees: `overdue` is derived from today; a review still scheduled on the
+    18th birthday is closed by it, as leaving care closes it (s105)."""
+    cutoff = rules.statutory_cutoff(date_of_birth)
+    if review.status == rules.STATUS_SCHEDULED and today >= cutoff:
+        return rules.outcome_when_leaving_care(review.statutory_due_on, cutoff)
+    return rules.derived_status(review.status, review.due_on, today)
+
+
+def review_read(review: Review, date_of_birth: dt.date, ctx: Context) -> schemas.ReviewRead:
+    keeping = ctx.record_keeping
+    review_on = review.held_on or review.planned_on or review.due_on
+    sw_due = rules.sw_report_due(ctx.calendar, review_on, keeping)
+    held = review.held_on
+    decisions_due = rules.decisions_due(ctx.calendar, held, keeping) if held else None
+    record_due = rules.record_due(ctx.calendar, held, keeping) if held else None
+    letter_due = rules.letter_due(ctx.calendar, held, keeping) if held else None
+    return schemas.ReviewRead(
+        id=review.id,
+        child_id=review.child_id,
+        care_period_id=review.care_period_id,
+        sequence=review.sequence,
+        kind=rules.review_kind(review.sequence),
+        due_on=review.due_on,
+        statutory_due_on=review.statutory_due_on,
+        early_reason=review.early_reason,
+        planned_on=review.planned_on,
+        status=status_of(review, date_of_birth, ctx.today),  # type: ignore[arg-type]
+        held_on=review.held_on,
+        meeting_dates=review.meeting_dates,
+        format=review.format,
+        venue=review.venue,
+        chaired_by_child=review.chaired_by_child,
+        chaired_by_iro_id=review.chaired_by_iro_id,
+        in_time=review.in_time,
+        late_reason=review.late_reason,
+        late_reason_detail=review.late_reason_detail,
+        closed_on=review.closed_on,
+        sw_report_received_on=review.sw_report_received_on,
+        decisions_issued_on=review.decisions_issued_on,
+        record_issued_on=review.record_issued_on,
+        letter_to_child_sent_on=review.letter_to_child_sent_on,
+        record_keeping=schemas.RecordKeepingRead(
+            sw_report_due_on=sw_due,
+            sw_report_on_time=rules.on_time(review.sw_report_received_on, sw_due),
+            decisions_due_on=decisions_due,
+            decisions_on_time=rules.on_time(review.decisions_issued_on, decisions_due) if decisions_due else None,
+            record_due_on=record_due,
+            record_on_time=rules.on_time(review.record_issued_on, record_due) if record_due else None,
+            letter_to_child_due_on=letter_due,
+            letter_to_child_on_time=rules.on_time(review.letter_to_child_sent_on, letter_due) if letter_due else None,
+        ),
+    )
+
+
+def require_scheduled(review: Review, doing: str) -> None:
+    if review.status != rules.STATUS_SCHEDULED:
+        raise Conflict(f"Cannot {doing}: the review is {review.status}.", current_state=review.status)
+
+
+async def bring_forward(
+    session: AsyncSession, *, review_id: uuid.UUID, body: schemas.EarlyReview, ctx: Context
+) -> Review:
+    """An early review (reg 33(3)): `due_on` moves earlier; `statutory_due_on` never moves."""
+    review = await get_review(session, review_id, lock=True)
+    require_scheduled(review, "bring the review forward")
+    if not rules.valid_early_reason(body.reason):
+        raise InvalidField(("body", "reason"), f"{body.reason!r} is not an early-review reason.")
+    if rules.reason_needs_detail(body.reason) and not body.detail:
+        raise InvalidField(("body", "detail"), "Give the detail of an `other` reason.")
+    if body.due_on >= review.due_on:
+        raise InvalidField(("body", "due_on"), f"An early review must be due before {review.due_on}.")
+    period = await session.get(CarePeriod, review.care_period_id)
+    assert period is not None
+    if body.due_on < period.started_on:
+        raise InvalidField(("body", "due_on"), f"due_on is before the care period started ({period.started_on}).")
+    review.due_on, review.early_reason = body.due_on, body.reason
+    await record(
+        session, ctx, type="review.brought_forward", subject=("review", review.id), child_id=review.child_id,
+        payload={"review_id": review.id, "due_on": body.due_on, "statutory_due_on": review.statutory_due_on,
+                 "reason": body.reason},
+    )  # fmt: skip
+    return review
+
+
+async def rearrange(
+    session: AsyncSession, *, review_id: uuid.UUID, body: schemas.Rearrangement, ctx: Context
+) -> Review:
+    """A review stood down and rearranged: the new planned date, with the history and the reason."""
+    review = await get_review(session, review_id, lock=True)
+    require_scheduled(review, "rearrange the review")
+    child = await get_child(session, review.child_id)
+    if not rules.within_care_age(body.planned_on, child.date_of_birth):
+        raise InvalidField(("body", "planned_on"), "No review can be held on or after the child's 18th birthday.")
+    session.add(
+        Rearrangement(
+            id=uuid.uuid4(), review_id=review.id, previous_planned_on=review.planned_on,
+            planned_on=body.planned_on, reason=body.reason, recorded_by=ctx.principal.sub,
+        )
+    )  # fmt: skip
+    previous, review.planned_on = review.planned_on, body.planned_on
+    await record(
+        session, ctx, type="review.rearranged", subject=("review", review.id), child_id=review.child_id,
+        payload={"review_id": review.id, "planned_on": body.planned_on, "previous_planned_on": previous},
+    )  # fmt: skip
+    return review
+
+
+async def hold(session: AsyncSession, *, review_id: uuid.UUID, body: schemas.ReviewHeld, ctx: Context) -> Review:
+    """Hold a review: timeliness against the statutory date, the late reason, who chaired; then
+    schedule the next one from the date actually held (reg 33)."""
+    review = await get_review(session, review_id, lock=True)
+    require_scheduled(review, "hold the review")
+    child = await get_child(session, review.child_id)
+    period = await session.get(CarePeriod, review.care_period_id)
+    assert period is not None
+    held_on = body.held_on
+    if body.meeting_dates:
+        first = rules.review_date_of_meetings(body.meeting_dates)
+        if first != held_on:
+            raise InvalidField(("body", "held_on"), f"held_on must be the first meeting's date ({first}).")
+    not_in_future(held_on, "held_on", ctx)
+    if held_on < period.started_on:
+        raise InvalidField(("body", "held_on"), f"held_on is before the child entered care ({period.started_on}).")
+    if not rules.within_care_age(held_on, child.date_of_birth):
+        raise InvalidField(("body", "held_on"), "No review is held on or after the child's 18th birthday.")
+    previous = await session.scalar(
+        select(func.max(Review.held_on)).where(Review.care_period_id == period.id, Review.status == "held")
+    )
+    if previous is not None and held_on < previous:
+        raise InvalidField(
+            ("body", "held_on"), f"The previous review was held on {previous}; this one cannot be earlier."
+        )
+    in_time = rules.is_in_time(held_on, review.statutory_due_on)
+    if not in_time:
+        if not body.late_reason:
+            raise InvalidField(
+                ("body", "late_reason"), f"The review is late (statutory due {review.statutory_due_on}): give a reason."
+            )
+        if not rules.valid_late_reason(body.late_reason):
+            raise InvalidField(("body", "late_reason"), f"{body.late_reason!r} is not a late-review reason.")
+        if rules.reason_needs_detail(body.late_reason) and not body.late_reason_detail:
+            raise InvalidField(("body", "late_reason_detail"), "Give the detail of an `other` reason.")
+    elif body.late_reason:
+        raise InvalidField(("body", "late_reason"), "The review is in time: a late reason does not apply.")
+    chair = await acting_iro(session, ctx.principal) or await allocated_iro(session, child.id, held_on)
+    review.status, review.held_on, review.in_time = rules.STATUS_HELD, held_on, in_time
+    review.meeting_dates = sorted(body.meeting_dates) if body.meeting_dates else None
+    review.format, review.venue, review.chaired_by_child = body.format, body.venue, body.chaired_by_child
+    review.late_reason, review.late_reason_detail = body.late_reason, body.late_reason_detail
+    review.chaired_by_iro_id = chair
+    await session.flush()
+    await record(
+        session, ctx, type="review.held", subject=("review", review.id), child_id=child.id, iro_id=chair,
+        payload={"review_id": review.id, "care_period_id": period.id, "child_id": child.id,
+                 "date_of_birth": child.date_of_birth, "held_on": held_on, "sequence": review.sequence,
+                 "kind": rules.review_kind(review.sequence), "format": body.format, "chaired_by_iro_id": chair,
+                 "chaired_by_child": body.chaired_by_child, "in_time": in_time,
+                 "statutory_due_on": review.statutory_due_on, "late_reason": body.late_reason},
+    )  # fmt: skip
+    if period.ended_on is None:
+        short_break = rules.is_short_break(period.legal_status)
+        due = rules.next_review_due(held_on, held_sequence=review.sequence, short_break=short_break)
+        await schedule_review(session, ctx, child=child, period=period, sequence=review.sequence + 1, due=due)
+    return review
+
+
+async def update_record_keeping(
+    session: AsyncSession, *, review_id: uuid.UUID, body: schemas.ReviewRecordKeeping, ctx: Context
+) -> Review:
+    review = await get_review(session, review_id, lock=True)
+    changes = body.model_dump(exclude_unset=True)
+    if not changes:
+        raise InvalidField(("body",), "Send at least one of the record-keeping dates.")
+    for field, value in changes.items():
+        if value is None:
+            continue
+        not_in_future(value, field, ctx)
+        if field != "sw_report_received_on":
+            if review.held_on is None:
+                raise Conflict(
+                    f"The review is {review.status}: {field} follows a held review.", current_state=review.status
+                )
+            if value < review.held_on:
+                raise InvalidField(("body", field), f"{field} is before the review was held ({review.held_on}).")
+    for field, value in changes.items():
+        setattr(review, field, value)
+    await record(
+        session, ctx, type="review.record_keeping_updated", subject=("review", review.id), child_id=review.child_id,
+        payload={"review_id": review.id, **changes},
+    )  # fmt: skip
+    return review
+
+
+# --- Decisions -----------------------------------------------------------------------------------
+
+
+async def add_decision(
+    session: AsyncSession, *, review_id: uuid.UUID, body: schemas.DecisionCreate, ctx: Context
+) -> Decision:
+    review = await get_review(session, review_id)
+    if review.held_on is None:
+        raise Conflict(
+            f"The review is {review.status}: decisions are made at a held review.", current_state=review.status
+        )
+    if body.due_on < review.held_on:
+        raise InvalidField(("body", "due_on"), f"due_on is before the review was held ({review.held_on}).")
+    decision = Decision(
+        id=uuid.uuid4(), review_id=review.id, child_id=review.child_id, status="open", **body.model_dump()
+    )
+    session.add(decision)
+    await session.flush()
+    await record(
+        session, ctx, type="decision.recorded", subject=("decision", decision.id), child_id=review.child_id,
+        payload={"decision_id": decision.id, "review_id": review.id, "owner": body.owner, "due_on": body.due_on},
+    )  # fmt: skip
+    return decision
+
+
+async def update_decision(
+    session: AsyncSession, *, decision_id: uuid.UUID, body: schemas.DecisionUpdate, ctx: Context
+) -> Decision:
+    decision = await session.scalar(select(Decision).where(Decision.id == decision_id).with_for_update())
+    if decision is None:
+        raise NotFound(f"No decision {decision_id}.")
+    changes = body.model_dump(exclude_unset=True)
+    if not changes:
+        raise InvalidField(("body",), "Send a status or a completed_on date.")
+    if changes.get("status") is None and "status" in changes:
+        raise InvalidField(("body", "status"), "status cannot be null.")
+    completed = changes.get("completed_on")
+    if completed is not None:
+        not_in_future(completed, "completed_on", ctx)
+    status = changes.get("status", decision.status)
+    if status == "open" and completed is not None:
+        raise InvalidField(("body", "completed_on"), "An open decision has no completed_on date.")
+    for field, value in changes.items():
+        setattr(decision, field, value)
+    if status == "open":
+        decision.completed_on = None
+    await record(
+        session, ctx, type="decision.updated", subject=("decision", decision.id), child_id=decision.child_id,
+        payload={"decision_id": decision.id, **changes},
+    )  # fmt: skip
+    return decision
+
+
+# --- Midway reviews and case notes ----------------------------------------------------------------
+
+
+async def hold_midway_review(
+    session: AsyncSession, *, child_id: uuid.UUID, body: schemas.MidwayReviewCreate, ctx: Context
+) -> MidwayReview:
+    child = await get_child(session, child_id)
+    not_in_future(body.held_on, "held_on", ctx)
+    if not rules.within_care_age(body.held_on, child.date_of_birth):
+        raise InvalidField(("body", "held_on"), "held_on is on or after the child's 18th birthday.")
+    iro_id = await acting_iro(session, ctx.principal) or await allocated_iro(session, child.id, body.held_on)
+    midway = MidwayReview(
+        id=uuid.uuid4(), child_id=child.id, iro_id=iro_id, recorded_by=ctx.principal.sub, **body.model_dump()
+    )
+    session.add(midway)
+    await session.flush()
+    await record(
+        session, ctx, type="midway_review.held", subject=("midway_review", midway.id), child_id=child.id, iro_id=iro_id,
+        payload={"midway_review_id": midway.id, "held_on": body.held_on, "outcome": body.outcome},
+    )  # fmt: skip
+    return midway
+
+
+async def record_case_note(
+    session: AsyncSession, *, child_id: uuid.UUID, body: schemas.CaseNoteCreate, ctx: Context
+) -> CaseNote:
+    child = await get_child(session, child_id)
+    not_in_future(body.recorded_on, "recorded_on", ctx)
+    author = body.iro_id
+    if author is not None and await session.get(Iro, author) is None:
+        raise InvalidField(("body", "iro_id"), f"No IRO {author}.")
+    author = author or await acting_iro(session, ctx.principal)
+    note = CaseNote(
+        id=uuid.uuid4(), child_id=child.id, recorded_on=body.recorded_on, text=body.text, kind=body.kind,
+        iro_id=author, recorded_by=ctx.principal.sub,
+    )  # fmt: skip
+    session.add(note)
+    await session.flush()
+    await record(
+        session, ctx, type="case_note.recorded", subject=("case_note", note.id), child_id=child.id,
+        iro_id=author or await allocated_iro(session, child.id, ctx.today),
+        payload={"case_note_id": note.id, "recorded_on": body.recorded_on, "kind": body.kind, "author_iro_id": author},
+    )  # fmt: skip
+    return note
+
+
+async def child_date_of_birth(session: AsyncSession, child_id: uuid.UUID) -> dt.date:
+    dob = await session.scalar(select(Child.date_of_birth).where(Child.id == child_id))
+    if dob is None:
+        raise NotFound(f"No child {child_id}.")
+    return dob

@@ -1,0 +1,427 @@
+"""The reviews service's routes: thin. Parse, call the service, commit once, answer."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.reviews import review_service, schemas, service, stats
+from services.reviews.models import (
+    Allocation,
+    CarePeriod,
+    CaseNote,
+    Child,
+    Decision,
+    Iro,
+    MidwayReview,
+    Rearrangement,
+    Review,
+)
+from services.reviews.settings import Settings
+from shared import footprint
+from shared.auth import Principal, require_roles
+from shared.clock import today
+from shared.db import get_session
+from shared.errors import InvalidField
+from shared.pagination import Page, PageParams, paginate
+
+router = APIRouter(prefix="/v1")
+
+READ = require_roles("iro", "manager", "auditor", "admin")
+WRITE = require_roles("iro", "manager", "admin")
+# The integration role makes exactly the writes the contract's ingested event types need.
+WRITE_OR_INGEST = require_roles("iro", "manager", "admin", "integration")
+MANAGE = require_roles("manager", "admin")
+MANAGE_OR_INGEST = require_roles("manager", "admin", "integration")
+
+Session = Annotated[AsyncSession, Depends(get_session)]
+Today = Annotated[dt.date, Depends(today)]
+Pages = Annotated[PageParams, Depends()]
+
+
+def context_for(roles: object) -> object:
+    """A dependency giving the request's `service.Context`, after the role check `roles`."""
+
+    async def dependency(request: Request, day: Today, principal: Principal = Depends(roles)) -> service.Context:
+        settings: Settings = request.app.state.settings
+        return service.Context(
+            principal=principal,
+            actor=footprint.actor_for(principal, request.headers.get(footprint.SOURCE_HEADER)),
+            today=day,
+            calendar=request.app.state.calendar,
+            settings=settings,
+        )
+
+    return Depends(dependency)
+
+
+ReadCtx = Annotated[service.Context, context_for(READ)]
+WriteCtx = Annotated[service.Context, context_for(WRITE)]
+IngestCtx = Annotated[service.Context, context_for(WRITE_OR_INGEST)]
+ManageCtx = Annotated[service.Context, context_for(MANAGE)]
+AllocateCtx = Annotated[service.Context, context_for(MANAGE_OR_INGEST)]
+
+
+def check_range(start: dt.date, end: dt.date) -> None:
+    if end < start:
+        raise InvalidField(("query", "to"), "`to` is before `from`.")
+
+
+# --- IROs ----------------------------------------------------------------------------------------
+
+
+@router.post("/iros", status_code=201, tags=["iros"])
+async def create_iro(body: schemas.IroCreate, session: Session, ctx: ManageCtx) -> schemas.IroRead:
+    """Register an IRO (managers). The email identifies the IRO behind a token."""
+    iro = await service.create_iro(session, body=body, ctx=ctx)
+    await session.commit()
+    return service.iro_read(iro, 0, ctx.settings)
+
+
+@router.get("/iros", tags=["iros"])
+async def list_iros(
+    session: Session, ctx: ReadCtx, pages: Pages, email: str | None = None, active: bool | None = None
+) -> Page[schemas.IroRead]:
+    """IROs with today's caseload; `email` finds the IRO behind a token."""
+    query = select(Iro)
+    if email:
+        query = query.where(func.lower(Iro.email) == email.lower())
+    if active is not None:
+        query = query.where(Iro.active == active)
+    iros, cursor = await paginate(session, query, keys=[Iro.id], params=pages)
+    counts = await service.caseloads(session, ctx.today, [iro.id for iro in iros])
+    return Page(items=[service.iro_read(i, counts.get(i.id, 0), ctx.settings) for i in iros], next_cursor=cursor)
+
+
+@router.get("/iros/{iro_id}", tags=["iros"])
+async def read_iro(iro_id: uuid.UUID, session: Session, ctx: ReadCtx) -> schemas.IroRead:
+    iro = await service.get_iro(session, iro_id)
+    counts = await service.caseloads(session, ctx.today, [iro.id])
+    return service.iro_read(iro, counts.get(iro.id, 0), ctx.settings)
+
+
+@router.patch("/iros/{iro_id}", tags=["iros"])
+async def update_iro(iro_id: uuid.UUID, body: schemas.IroUpdate, session: Session, ctx: ManageCtx) -> schemas.IroRead:
+    iro = await service.update_iro(session, iro_id=iro_id, body=body, ctx=ctx)
+    await session.commit()
+    counts = await service.caseloads(session, ctx.today, [iro.id])
+    return service.iro_read(iro, counts.get(iro.id, 0), ctx.settings)
+
+
+# --- Children ------------------------------------------------------------------------------------
+
+
+@router.post("/children", status_code=201, tags=["children"])
+async def register_child(body: schemas.ChildCreate, session: Session, ctx: IngestCtx) -> schemas.ChildRead:
+    """Register a child; 409 when the `la_reference` is taken."""
+    child = await service.register_child(session, body=body, ctx=ctx)
+    await session.commit()
+    return await service.child_read(session, child, ctx)
+
+
+@router.get("/children", tags=["children"])
+async def list_children(
+    session: Session,
+    ctx: ReadCtx,
+    pages: Pages,
+    la_reference: str | None = None,
+    iro_id: uuid.UUID | None = Query(None, description="Children allocated to this IRO today."),
+) -> Page[schemas.ChildRead]:
+    query = select(Child)
+    if la_reference:
+        query = query.where(Child.la_reference == la_reference)
+    if iro_id:
+        allocated = select(Allocation.child_id).where(Allocation.iro_id == iro_id, service.active_on(ctx.today))
+        query = query.where(Child.id.in_(allocated))
+    children, cursor = await paginate(session, query, keys=[Child.id], params=pages)
+    return Page(items=[await service.child_read(session, c, ctx) for c in children], next_cursor=cursor)
+
+
+@router.get("/children/{child_id}", tags=["children"])
+async def read_child(child_id: uuid.UUID, session: Session, ctx: ReadCtx) -> schemas.ChildRead:
+    return await service.child_read(session, await service.get_child(session, child_id), ctx)
+
+
+@router.post("/children/{child_id}/care-periods", status_code=201, tags=["care periods"])
+async def start_care_period(
+    child_id: uuid.UUID, body: schemas.CarePeriodStart, session: Session, ctx: IngestCtx
+) -> schemas.CarePeriodRead:
+    """The child becomes looked after: the first review is scheduled (20 working days; 3 months for short breaks)."""
+    period = await service.start_care_period(session, child_id=child_id, body=body, ctx=ctx)
+    await session.commit()
+    return service.period_read(period, await service.get_child(session, child_id), ctx.today)
+
+
+@router.get("/children/{child_id}/care-periods", tags=["care periods"])
+async def list_care_periods(child_id: uuid.UUID, session: Session, ctx: ReadCtx) -> Page[schemas.CarePeriodRead]:
+    child = await service.get_child(session, child_id)
+    periods = await session.scalars(
+        select(CarePeriod).where(CarePeriod.child_id == child.id).order_by(CarePeriod.started_on)
+    )
+    return Page(items=[service.period_read(p, child, ctx.today) for p in periods.all()])
+
+
+@router.post("/children/{child_id}/care-periods/{period_id}/end", tags=["care periods"])
+async def end_care_period(
+    child_id: uuid.UUID, period_id: uuid.UUID, body: schemas.CarePeriodEnd, session: Session, ctx: IngestCtx
+) -> schemas.CarePeriodRead:
+    """The child leaves care: unheld reviews past their statutory date become `missed`, the rest `cancelled`."""
+    period = await service.end_care_period(session, child_id=child_id, period_id=period_id, body=body, ctx=ctx)
+    await session.commit()
+    return service.period_read(period, await service.get_child(session, child_id), ctx.today)
+
+
+@router.post("/children/{child_id}/placement-changes", status_code=201, tags=["care periods"])
+async def change_placement(
+    child_id: uuid.UUID, body: schemas.PlacementChangeCreate, session: Session, ctx: IngestCtx
+) -> schemas.PlacementChangeRead:
+    change = await service.change_placement(session, child_id=child_id, body=body, ctx=ctx)
+    await session.commit()
+    return schemas.PlacementChangeRead.model_validate(change)
+
+
+@router.post("/children/{child_id}/legal-status-changes", status_code=201, tags=["care periods"])
+async def change_legal_status(
+    child_id: uuid.UUID, body: schemas.LegalStatusChangeCreate, session: Session, ctx: WriteCtx
+) -> schemas.LegalStatusChangeRead:
+    change = await service.change_legal_status(session, child_id=child_id, body=body, ctx=ctx)
+    await session.commit()
+    return schemas.LegalStatusChangeRead.model_validate(change)
+
+
+@router.put("/children/{child_id}/iro", tags=["allocation"])
+async def allocate_iro(
+    child_id: uuid.UUID, body: schemas.AllocationCreate, session: Session, ctx: AllocateCtx
+) -> schemas.AllocationRead:
+    """Allocate an IRO (managers); the previous allocation ends that day and stays in the history."""
+    allocation = await service.allocate(session, child_id=child_id, body=body, ctx=ctx)
+    await session.commit()
+    return schemas.AllocationRead.model_validate(allocation)
+
+
+@router.get("/children/{child_id}/iro-allocations", tags=["allocation"])
+async def allocation_history(child_id: uuid.UUID, session: Session, ctx: ReadCtx) -> Page[schemas.AllocationRead]:
+    """Every IRO the child has had, oldest first (continuity of IRO is itself reported)."""
+    await service.get_child(session, child_id)
+    rows = await session.scalars(
+        select(Allocation)
+        .where(Allocation.child_id == child_id)
+        .order_by(Allocation.allocated_on, Allocation.created_at)
+    )
+    return Page(items=[schemas.AllocationRead.model_validate(a) for a in rows.all()])
+
+
+# --- Reviews -------------------------------------------------------------------------------------
+
+
+async def reviews_page(session: AsyncSession, query: Select[tuple[Review]], ctx: service.Context, pages: PageParams,
+                       keys: list) -> Page[schemas.ReviewRead]:  # type: ignore[type-arg]  # fmt: skip
+    rows, cursor = await paginate(session, query.add_columns(Child.date_of_birth).join(Child), keys=keys, params=pages)
+    return Page(items=[review_service.review_read(r, dob, ctx) for r, dob in rows], next_cursor=cursor)
+
+
+@router.get("/children/{child_id}/reviews", tags=["reviews"])
+async def child_reviews(child_id: uuid.UUID, session: Session, ctx: ReadCtx, pages: Pages) -> Page[schemas.ReviewRead]:
+    """The child's reviews, oldest first."""
+    await service.get_child(session, child_id)
+    query = select(Review).where(Review.child_id == child_id)
+    return await reviews_page(session, query, ctx, pages, [Review.due_on, Review.id])
+
+
+@router.get("/reviews", tags=["reviews"])
+async def list_reviews(
+    session: Session,
+    ctx: ReadCtx,
+    pages: Pages,
+    iro_id: uuid.UUID | None = Query(None, description="Reviews of children allocated to this IRO today."),
+    child_id: uuid.UUID | None = None,
+    status: Literal["scheduled", "overdue", "held", "missed", "cancelled"] | None = None,
+    due_from: dt.date | None = None,
+    due_to: dt.date | None = None,
+) -> Page[schemas.ReviewRead]:
+    query = select(Review)
+    if iro_id:
+        query = query.where(
+            Review.child_id.in_(
+                select(Allocation.child_id).where(Allocation.iro_id == iro_id, service.active_on(ctx.today))
+            )
+        )
+    if child_id:
+        query = query.where(Review.child_id == child_id)
+    if status == "overdue":
+        query = query.where(Review.status == "scheduled", Review.due_on < ctx.today)
+    elif status == "scheduled":
+        query = query.where(Review.status == "scheduled", Review.due_on >= ctx.today)
+    elif status:
+        query = query.where(Review.status == status)
+    if due_from:
+        query = query.where(Review.due_on >= due_from)
+    if due_to:
+        query = query.where(Review.due_on <= due_to)
+    return await reviews_page(session, query, ctx, pages, [Review.due_on, Review.id])
+
+
+async def one_review(session: AsyncSession, review: Review, ctx: service.Context) -> schemas.ReviewRead:
+    return review_service.review_read(review, await review_service.child_date_of_birth(session, review.child_id), ctx)
+
+
+@router.get("/reviews/{review_id}", tags=["reviews"])
+async def read_review(review_id: uuid.UUID, session: Session, ctx: ReadCtx) -> schemas.ReviewRead:
+    return await one_review(session, await review_service.get_review(session, review_id), ctx)
+
+
+@router.post("/reviews/{review_id}/early", tags=["reviews"])
+async def bring_forward(
+    review_id: uuid.UUID, body: schemas.EarlyReview, session: Session, ctx: WriteCtx
+) -> schemas.ReviewRead:
+    """An early review (reg 33(3)): `due_on` moves earlier; in-time is still judged on `statutory_due_on`."""
+    review = await review_service.bring_forward(session, review_id=review_id, body=body, ctx=ctx)
+    await session.commit()
+    return await one_review(session, review, ctx)
+
+
+@router.post("/reviews/{review_id}/rearrangements", tags=["reviews"])
+async def rearrange(
+    review_id: uuid.UUID, body: schemas.Rearrangement, session: Session, ctx: WriteCtx
+) -> schemas.ReviewRead:
+    review = await review_service.rearrange(session, review_id=review_id, body=body, ctx=ctx)
+    await session.commit()
+    return await one_review(session, review, ctx)
+
+
+@router.get("/reviews/{review_id}/rearrangements", tags=["reviews"])
+async def rearrangements(review_id: uuid.UUID, session: Session, ctx: ReadCtx) -> Page[schemas.RearrangementRead]:
+    await review_service.get_review(session, review_id)
+    rows = await session.scalars(
+        select(Rearrangement).where(Rearrangement.review_id == review_id).order_by(Rearrangement.created_at)
+    )
+    return Page(items=[schemas.RearrangementRead.model_validate(r) for r in rows.all()])
+
+
+@router.post("/reviews/{review_id}/held", tags=["reviews"])
+async def hold(review_id: uuid.UUID, body: schemas.ReviewHeld, session: Session, ctx: IngestCtx) -> schemas.ReviewRead:
+    """Record the review held (its first meeting's date); a late one needs a reason. Schedules the next."""
+    review = await review_service.hold(session, review_id=review_id, body=body, ctx=ctx)
+    await session.commit()
+    return await one_review(session, review, ctx)
+
+
+@router.patch("/reviews/{review_id}", tags=["reviews"])
+async def update_review(
+    review_id: uuid.UUID, body: schemas.ReviewRecordKeeping, session: Session, ctx: WriteCtx
+) -> schemas.ReviewRead:
+    """Record-keeping dates: the social worker's report, decisions issued, record issued, letter to the child."""
+    review = await review_service.update_record_keeping(session, review_id=review_id, body=body, ctx=ctx)
+    await session.commit()
+    return await one_review(session, review, ctx)
+
+
+# --- Decisions, midway reviews, case notes ----------------------------------------------------------
+
+
+@router.post("/reviews/{review_id}/decisions", status_code=201, tags=["decisions"])
+async def add_decision(
+    review_id: uuid.UUID, body: schemas.DecisionCreate, session: Session, ctx: WriteCtx
+) -> schemas.DecisionRead:
+    decision = await review_service.add_decision(session, review_id=review_id, body=body, ctx=ctx)
+    await session.commit()
+    return schemas.DecisionRead.model_validate(decision)
+
+
+@router.get("/decisions", tags=["decisions"])
+async def list_decisions(
+    session: Session,
+    ctx: ReadCtx,
+    pages: Pages,
+    child_id: uuid.UUID | None = None,
+    iro_id: uuid.UUID | None = Query(None, description="Decisions for children allocated to this IRO today."),
+    status: Literal["open", "done", "not_done", "superseded"] | None = None,
+    due_before: dt.date | None = Query(None, description="Due before this date (e.g. today, for past due)."),
+) -> Page[schemas.DecisionRead]:
+    query = select(Decision)
+    if child_id:
+        query = query.where(Decision.child_id == child_id)
+    if iro_id:
+        allocated = select(Allocation.child_id).where(Allocation.iro_id == iro_id, service.active_on(ctx.today))
+        query = query.where(Decision.child_id.in_(allocated))
+    if status:
+        query = query.where(Decision.status == status)
+    if due_before:
+        query = query.where(Decision.due_on < due_before)
+    rows, cursor = await paginate(session, query, keys=[Decision.due_on, Decision.id], params=pages)
+    return Page(items=[schemas.DecisionRead.model_validate(d) for d in rows], next_cursor=cursor)
+
+
+@router.patch("/decisions/{decision_id}", tags=["decisions"])
+async def update_decision(
+    decision_id: uuid.UUID, body: schemas.DecisionUpdate, session: Session, ctx: WriteCtx
+) -> schemas.DecisionRead:
+    decision = await review_service.update_decision(session, decision_id=decision_id, body=body, ctx=ctx)
+    await session.commit()
+    return schemas.DecisionRead.model_validate(decision)
+
+
+@router.post("/children/{child_id}/midway-reviews", status_code=201, tags=["midway reviews"])
+async def hold_midway_review(
+    child_id: uuid.UUID, body: schemas.MidwayReviewCreate, session: Session, ctx: WriteCtx
+) -> schemas.MidwayReviewRead:
+    midway = await review_service.hold_midway_review(session, child_id=child_id, body=body, ctx=ctx)
+    await session.commit()
+    return schemas.MidwayReviewRead.model_validate(midway)
+
+
+@router.get("/children/{child_id}/midway-reviews", tags=["midway reviews"])
+async def list_midway_reviews(
+    child_id: uuid.UUID, session: Session, ctx: ReadCtx, pages: Pages
+) -> Page[schemas.MidwayReviewRead]:
+    await service.get_child(session, child_id)
+    query = select(MidwayReview).where(MidwayReview.child_id == child_id)
+    rows, cursor = await paginate(session, query, keys=[MidwayReview.held_on, MidwayReview.id], params=pages)
+    return Page(items=[schemas.MidwayReviewRead.model_validate(m) for m in rows], next_cursor=cursor)
+
+
+@router.post("/children/{child_id}/case-notes", status_code=201, tags=["case notes"])
+async def record_case_note(
+    child_id: uuid.UUID, body: schemas.CaseNoteCreate, session: Session, ctx: IngestCtx
+) -> schemas.CaseNoteRead:
+    note = await review_service.record_case_note(session, child_id=child_id, body=body, ctx=ctx)
+    await session.commit()
+    return schemas.CaseNoteRead.model_validate(note)
+
+
+@router.get("/children/{child_id}/case-notes", tags=["case notes"])
+async def list_case_notes(
+    child_id: uuid.UUID, session: Session, ctx: ReadCtx, pages: Pages
+) -> Page[schemas.CaseNoteRead]:
+    await service.get_child(session, child_id)
+    query = select(CaseNote).where(CaseNote.child_id == child_id)
+    rows, cursor = await paginate(session, query, keys=[CaseNote.recorded_on, CaseNote.id], params=pages)
+    return Page(items=[schemas.CaseNoteRead.model_validate(n) for n in rows], next_cursor=cursor)
+
+
+# --- Stats ---------------------------------------------------------------------------------------
+
+
+@router.get("/stats/timeliness", tags=["stats"])
+async def timeliness(
+    session: Session,
+    ctx: ReadCtx,
+    start: dt.date = Query(alias="from"),
+    end: dt.date = Query(alias="to"),
+) -> schemas.Timeliness:
+    """Reviews held in time, overdue unheld, per child (DESIGN.md 2.1)."""
+    check_range(start, end)
+    return await stats.timeliness(session, start=start, end=end)
+
+
+@router.get("/stats/caseloads", tags=["stats"])
+async def caseload_stats(
+    session: Session, ctx: ReadCtx, on: dt.date | None = Query(None, description="Default: today.")
+) -> schemas.Caseloads:
+    """Per IRO: caseload, per FTE, within the 50-70 guidance (DESIGN.md 2.5)."""
+    return await stats.caseload_table(session, on=on or ctx.today, settings=ctx.settings)

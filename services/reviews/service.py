@@ -1,0 +1,475 @@
+"""IROs, children, care periods, placement and legal status changes, allocation.
+
+Plain async functions: the session first, keyword-only arguments after. They validate, write,
+append the footprint event last and `flush()`; the route commits once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Date, and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.reviews import rules, schemas
+from services.reviews.models import (
+    Allocation,
+    CarePeriod,
+    Child,
+    Iro,
+    LegalStatusChange,
+    PlacementChange,
+    Review,
+)
+from services.reviews.settings import Settings
+from shared import footprint
+from shared.auth import Principal
+from shared.calendar import WorkingCalendar
+from shared.errors import Conflict, InvalidField, NotFound
+
+SERVICE = "reviews"
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every write needs to know about the request: who, when, and the rules' settings."""
+
+    principal: Principal
+    actor: footprint.Actor
+    today: dt.date
+    calendar: WorkingCalendar
+    settings: Settings
+
+    @property
+    def record_keeping(self) -> rules.RecordKeeping:
+        s = self.settings
+        return rules.RecordKeeping(s.sw_report_days_before, s.decisions_days, s.record_days, s.letter_days)
+
+
+def not_in_future(day: dt.date, field: str, ctx: Context) -> None:
+    if day > ctx.today:
+        raise InvalidField(("body", field), f"{field} {day} is still to come (today is {ctx.today}).")
+
+
+# --- Lookups -------------------------------------------------------------------------------------
+
+
+async def get_child(session: AsyncSession, child_id: uuid.UUID) -> Child:
+    child = await session.get(Child, child_id)
+    if child is None:
+        raise NotFound(f"No child {child_id}.")
+    return child
+
+
+async def get_iro(session: AsyncSession, iro_id: uuid.UUID) -> Iro:
+    iro = await session.get(Iro, iro_id)
+    if iro is None:
+        raise NotFound(f"No IRO {iro_id}.")
+    return iro
+
+
+async def open_period(session: AsyncSession, child_id: uuid.UUID) -> CarePeriod | None:
+    return await session.scalar(
+        select(CarePeriod).where(CarePeriod.child_id == child_id, CarePeriod.ended_on.is_(None))
+    )
+
+
+async def require_open_period(session: AsyncSession, child: Child, ctx: Context) -> CarePeriod:
+    period = await open_period(session, child.id)
+    if period is None or ctx.today >= rules.statutory_cutoff(child.date_of_birth):
+        raise Conflict("The child has no open care period.", current_state="not_looked_after")
+    return period
+
+
+async def allocated_iro(session: AsyncSession, child_id: uuid.UUID, on: dt.date) -> uuid.UUID | None:
+    """The IRO allocated to the child on a day (allocation history), if any."""
+    return await session.scalar(
+        select(Allocation.iro_id)
+        .where(
+            Allocation.child_id == child_id,
+            Allocation.allocated_on <= on,
+            or_(Allocation.ended_on.is_(None), Allocation.ended_on > on),
+        )
+        .order_by(Allocation.allocated_on.desc())
+        .limit(1)
+    )
+
+
+async def acting_iro(session: AsyncSession, principal: Principal) -> uuid.UUID | None:
+    """The IRO behind the token (matched by email), when the caller acts as an IRO."""
+    if "iro" not in principal.roles:
+        return None
+    return await session.scalar(select(Iro.id).where(func.lower(Iro.email) == principal.iro_identity.lower()))
+
+
+async def footprint_iro(session: AsyncSession, ctx: Context, child_id: uuid.UUID) -> uuid.UUID | None:
+    """Whose footprint an event is (DESIGN 3): the acting IRO, else the child's allocated IRO today."""
+    return await acting_iro(session, ctx.principal) or await allocated_iro(session, child_id, ctx.today)
+
+
+async def record(
+    session: AsyncSession,
+    ctx: Context,
+    *,
+    type: str,
+    subject: tuple[str, Any],
+    payload: dict[str, Any],
+    child_id: uuid.UUID | None = None,
+    iro_id: uuid.UUID | None = None,
+) -> None:
+    """Append this service's event (the last thing a write does before the route commits)."""
+    if iro_id is None and child_id is not None:
+        iro_id = await footprint_iro(session, ctx, child_id)
+    await footprint.append(
+        session,
+        type=type,
+        actor=ctx.actor,
+        subject=footprint.Subject(*subject),
+        payload=payload,
+        service=SERVICE,
+        child_id=child_id,
+        iro_id=iro_id,
+    )
+
+
+# --- IROs ----------------------------------------------------------------------------------------
+
+
+async def caseloads(session: AsyncSession, on: dt.date, iro_ids: list[uuid.UUID] | None = None) -> dict[uuid.UUID, int]:
+    """Children with an open care period allocated to each IRO on a day (DESIGN 2.5)."""
+    query = (
+        select(Allocation.iro_id, func.count(func.distinct(Allocation.child_id)))
+        .join(CarePeriod, CarePeriod.child_id == Allocation.child_id)
+        .join(Child, Child.id == Allocation.child_id)
+        .where(
+            active_on(on),
+            CarePeriod.started_on <= on,
+            or_(CarePeriod.ended_on.is_(None), CarePeriod.ended_on > on),
+            eighteenth_birthday(Child.date_of_birth) > on,
+        )
+        .group_by(Allocation.iro_id)
+    )
+    if iro_ids is not None:
+        query = query.where(Allocation.iro_id.in_(iro_ids))
+    counts = {iro_id: int(count) for iro_id, count in (await session.execute(query)).all()}
+    return counts
+
+
+def iro_read(iro: Iro, caseload: int, settings: Settings) -> schemas.IroRead:
+    per_fte = rules.caseload_per_fte(caseload, float(iro.fte))
+    return schemas.IroRead(
+        id=iro.id,
+        name=iro.name,
+        email=iro.email,
+        fte=float(iro.fte),
+        active=iro.active,
+        caseload=caseload,
+        caseload_per_fte=per_fte,
+        within_guidance=rules.within_guidance(per_fte, settings.caseload_upper),
+        band=rules.caseload_band(per_fte, settings.caseload_lower, settings.caseload_upper),
+    )
+
+
+async def create_iro(session: AsyncSession, *, body: schemas.IroCreate, ctx: Context) -> Iro:
+    taken = await session.scalar(select(Iro.id).where(func.lower(Iro.email) == body.email.lower()))
+    if taken:
+        raise Conflict(f"An IRO with email {body.email} already exists.", existing_id=str(taken))
+    iro = Iro(id=uuid.uuid4(), name=body.name, email=body.email.lower(), fte=body.fte, active=True)
+    session.add(iro)
+    await record(
+        session, ctx, type="iro.registered", subject=("iro", iro.id),
+        payload={"iro_id": iro.id, "email": iro.email, "fte": str(iro.fte)}, iro_id=iro.id,
+    )  # fmt: skip
+    return iro
+
+
+async def update_iro(session: AsyncSession, *, iro_id: uuid.UUID, body: schemas.IroUpdate, ctx: Context) -> Iro:
+    iro = await get_iro(session, iro_id)
+    changes = body.model_dump(exclude_unset=True)
+    for field, value in changes.items():
+        if value is None:
+            raise InvalidField(("body", field), f"{field} cannot be null.")
+        setattr(iro, field, value)
+    await record(
+        session, ctx, type="iro.updated", subject=("iro", iro.id),
+        payload={"iro_id": iro.id, **{k: str(v) if isinstance(v, Decimal) else v for k, v in changes.items()}},
+        iro_id=iro.id,
+    )  # fmt: skip
+    return iro
+
+
+# --- Children ------------------------------------------------------------------------------------
+
+
+async def register_child(session: AsyncSession, *, body: schemas.ChildCreate, ctx: Context) -> Child:
+    not_in_future(body.date_of_birth, "date_of_birth", ctx)
+    taken = await session.scalar(select(Child.id).where(Child.la_reference == body.la_reference))
+    if taken:
+        raise Conflict(f"A child with la_reference {body.la_reference} already exists.", existing_id=str(taken))
+    child = Child(id=uuid.uuid4(), **body.model_dump())
+    session.add(child)
+    await record(
+        session, ctx, type="child.registered", subject=("child", child.id), child_id=child.id,
+        payload={"child_id": child.id, "la_reference": child.la_reference, "date_of_birth": child.date_of_birth,
+                 "uasc": child.uasc},
+    )  # fmt: skip
+    return child
+
+
+async def child_read(session: AsyncSession, child: Child, ctx: Context) -> schemas.ChildRead:
+    period = await open_period(session, child.id)
+    cutoff = rules.statutory_cutoff(child.date_of_birth)
+    current = period if period is not None and ctx.today < cutoff else None
+    return schemas.ChildRead(
+        id=child.id,
+        la_reference=child.la_reference,
+        date_of_birth=child.date_of_birth,
+        display_name=child.display_name,
+        sex=child.sex,
+        uasc=child.uasc,
+        eighteenth_birthday=cutoff,
+        current_care_period=period_read(current, child, ctx.today) if current else None,
+        iro_id=await allocated_iro(session, child.id, ctx.today),
+    )
+
+
+def period_read(period: CarePeriod, child: Child, today: dt.date) -> schemas.CarePeriodRead:
+    return schemas.CarePeriodRead(
+        id=period.id,
+        child_id=period.child_id,
+        started_on=period.started_on,
+        legal_status=period.legal_status,
+        placement_type=period.placement_type,
+        # A period still open on the 18th birthday is treated as ending that day (s105).
+        ended_on=rules.effective_end(period.ended_on, child.date_of_birth, today=today),
+        end_reason=period.end_reason,
+        short_break=rules.is_short_break(period.legal_status),
+    )
+
+
+def check_code(valid: bool, field: str, code: str, what: str) -> None:
+    if not valid:
+        raise InvalidField(("body", field), f"{code!r} is not {what}.")
+
+
+async def start_care_period(
+    session: AsyncSession, *, child_id: uuid.UUID, body: schemas.CarePeriodStart, ctx: Context
+) -> CarePeriod:
+    child = await get_child(session, child_id)
+    check_code(
+        rules.valid_legal_status(body.legal_status), "legal_status", body.legal_status, "an SSDA903 legal status"
+    )
+    if body.placement_type is not None:
+        check_code(
+            rules.valid_placement_type(body.placement_type), "placement_type", body.placement_type,
+            "an SSDA903 placement code",
+        )  # fmt: skip
+    not_in_future(body.started_on, "started_on", ctx)
+    if body.started_on < child.date_of_birth:
+        raise InvalidField(("body", "started_on"), "started_on is before the child's date of birth.")
+    cutoff = rules.statutory_cutoff(child.date_of_birth)
+    if body.started_on >= cutoff:
+        raise InvalidField(
+            ("body", "started_on"), f"The child turned 18 on {cutoff}: nobody is looked after from then."
+        )
+    if await open_period(session, child.id) is not None:
+        raise Conflict("The child already has an open care period: end it first.", current_state="looked_after")
+    last_end = await session.scalar(select(func.max(CarePeriod.ended_on)).where(CarePeriod.child_id == child.id))
+    if last_end is not None and body.started_on < last_end:
+        raise InvalidField(
+            ("body", "started_on"), f"A new care period cannot start before the last one ended ({last_end})."
+        )
+    period = CarePeriod(id=uuid.uuid4(), child_id=child.id, **body.model_dump())
+    session.add(period)
+    await session.flush()
+    await record(
+        session, ctx, type="care_period.started", subject=("care_period", period.id), child_id=child.id,
+        payload={"care_period_id": period.id, "child_id": child.id, "started_on": period.started_on,
+                 "legal_status": period.legal_status, "placement_type": period.placement_type},
+    )  # fmt: skip
+    short_break = rules.is_short_break(period.legal_status)
+    due = rules.first_review_due(ctx.calendar, period.started_on, short_break=short_break)
+    await schedule_review(session, ctx, child=child, period=period, sequence=1, due=due)
+    return period
+
+
+async def schedule_review(
+    session: AsyncSession, ctx: Context, *, child: Child, period: CarePeriod, sequence: int, due: dt.date
+) -> Review | None:
+    """Schedule the `sequence`-th review, unless it would fall on or after the 18th birthday."""
+    if not rules.within_care_age(due, child.date_of_birth):
+        return None
+    review = Review(
+        id=uuid.uuid4(), child_id=child.id, care_period_id=period.id, sequence=sequence,
+        due_on=due, statutory_due_on=due, status=rules.STATUS_SCHEDULED,
+    )  # fmt: skip
+    session.add(review)
+    await session.flush()
+    await record(
+        session, ctx, type="review.scheduled", subject=("review", review.id), child_id=child.id,
+        payload={"review_id": review.id, "care_period_id": period.id, "child_id": child.id, "sequence": sequence,
+                 "kind": rules.review_kind(sequence), "due_on": due, "statutory_due_on": due},
+    )  # fmt: skip
+    return review
+
+
+async def end_care_period(
+    session: AsyncSession, *, child_id: uuid.UUID, period_id: uuid.UUID, body: schemas.CarePeriodEnd, ctx: Context
+) -> CarePeriod:
+    child = await get_child(session, child_id)
+    period = await session.get(CarePeriod, period_id)
+    if period is None or period.child_id != child.id:
+        raise NotFound(f"No care period {period_id} for child {child_id}.")
+    if period.ended_on is not None:
+        raise Conflict(f"The care period already ended on {period.ended_on}.", current_state="ended")
+    check_code(rules.valid_reason_ceased(body.reason), "reason", body.reason, "an SSDA903 reason-episode-ceased code")
+    not_in_future(body.ended_on, "ended_on", ctx)
+    if body.ended_on < period.started_on:
+        raise InvalidField(("body", "ended_on"), f"ended_on is before the period started ({period.started_on}).")
+    cutoff = rules.statutory_cutoff(child.date_of_birth)
+    if body.ended_on > cutoff:
+        raise InvalidField(
+            ("body", "ended_on"), f"The child turned 18 on {cutoff}; the period ended then at the latest."
+        )
+    held_after = await session.scalar(
+        select(func.max(Review.held_on)).where(Review.care_period_id == period.id, Review.status == "held")
+    )
+    if held_after is not None and held_after > body.ended_on:
+        raise InvalidField(("body", "ended_on"), f"A review of this period was held on {held_after}, after ended_on.")
+    period.ended_on, period.end_reason = body.ended_on, body.reason
+    await record(
+        session, ctx, type="care_period.ended", subject=("care_period", period.id), child_id=child.id,
+        payload={"care_period_id": period.id, "child_id": child.id, "ended_on": body.ended_on, "reason": body.reason},
+    )  # fmt: skip
+    unheld = await session.scalars(
+        select(Review).where(Review.care_period_id == period.id, Review.status == rules.STATUS_SCHEDULED)
+    )
+    for review in unheld.all():
+        outcome = rules.outcome_when_leaving_care(review.statutory_due_on, body.ended_on)
+        review.status, review.closed_on = outcome, body.ended_on
+        await record(
+            session, ctx, type=f"review.{outcome}", subject=("review", review.id), child_id=child.id,
+            payload={"review_id": review.id, "care_period_id": period.id, "sequence": review.sequence,
+                     "statutory_due_on": review.statutory_due_on, "closed_on": body.ended_on},
+        )  # fmt: skip
+    return period
+
+
+async def change_placement(
+    session: AsyncSession, *, child_id: uuid.UUID, body: schemas.PlacementChangeCreate, ctx: Context
+) -> PlacementChange:
+    child = await get_child(session, child_id)
+    period = await require_open_period(session, child, ctx)
+    check_code(
+        rules.valid_placement_type(body.placement_type), "placement_type", body.placement_type,
+        "an SSDA903 placement code",
+    )  # fmt: skip
+    within_period(body.changed_on, "changed_on", period, ctx)
+    change = PlacementChange(id=uuid.uuid4(), care_period_id=period.id, child_id=child.id, **body.model_dump())
+    period.placement_type = body.placement_type
+    session.add(change)
+    await session.flush()
+    await record(
+        session, ctx, type="placement.changed", subject=("care_period", period.id), child_id=child.id,
+        payload={"care_period_id": period.id, "changed_on": body.changed_on, "placement_type": body.placement_type,
+                 "unplanned": body.unplanned},
+    )  # fmt: skip
+    if body.unplanned and ctx.settings.placement_change_review:
+        await bring_forward_after_placement_change(session, ctx, child=child, period=period, changed_on=body.changed_on)
+    return change
+
+
+async def bring_forward_after_placement_change(
+    session: AsyncSession, ctx: Context, *, child: Child, period: CarePeriod, changed_on: dt.date
+) -> None:
+    """The local-policy setting: a review within 20 working days of an unplanned placement change."""
+    review = await session.scalar(
+        select(Review).where(Review.care_period_id == period.id, Review.status == rules.STATUS_SCHEDULED)
+    )
+    if review is None:
+        return
+    due = rules.placement_change_due(ctx.calendar, changed_on, review.due_on)
+    if due is None:
+        return
+    review.due_on, review.early_reason = due, "placement_change"
+    await record(
+        session, ctx, type="review.brought_forward", subject=("review", review.id), child_id=child.id,
+        payload={"review_id": review.id, "due_on": due, "statutory_due_on": review.statutory_due_on,
+                 "reason": "placement_change"},
+    )  # fmt: skip
+
+
+def within_period(day: dt.date, field: str, period: CarePeriod, ctx: Context) -> None:
+    not_in_future(day, field, ctx)
+    if day < period.started_on:
+        raise InvalidField(("body", field), f"{field} is before the care period started ({period.started_on}).")
+
+
+async def change_legal_status(
+    session: AsyncSession, *, child_id: uuid.UUID, body: schemas.LegalStatusChangeCreate, ctx: Context
+) -> LegalStatusChange:
+    child = await get_child(session, child_id)
+    period = await require_open_period(session, child, ctx)
+    check_code(
+        rules.valid_legal_status(body.legal_status), "legal_status", body.legal_status, "an SSDA903 legal status"
+    )
+    within_period(body.changed_on, "changed_on", period, ctx)
+    change = LegalStatusChange(id=uuid.uuid4(), care_period_id=period.id, child_id=child.id, **body.model_dump())
+    previous, period.legal_status = period.legal_status, body.legal_status
+    session.add(change)
+    await session.flush()
+    await record(
+        session, ctx, type="legal_status.changed", subject=("care_period", period.id), child_id=child.id,
+        payload={"care_period_id": period.id, "changed_on": body.changed_on, "legal_status": body.legal_status,
+                 "previous_legal_status": previous},
+    )  # fmt: skip
+    return change
+
+
+# --- Allocation ----------------------------------------------------------------------------------
+
+
+async def allocate(
+    session: AsyncSession, *, child_id: uuid.UUID, body: schemas.AllocationCreate, ctx: Context
+) -> Allocation:
+    child = await get_child(session, child_id)
+    iro = await session.get(Iro, body.iro_id)
+    if iro is None:
+        raise InvalidField(("body", "iro_id"), f"No IRO {body.iro_id}.")
+    if not iro.active:
+        raise InvalidField(("body", "iro_id"), f"IRO {iro.email} is not active.")
+    current = await session.scalar(
+        select(Allocation).where(Allocation.child_id == child.id, Allocation.ended_on.is_(None)).with_for_update()
+    )
+    if current is not None:
+        if current.iro_id == iro.id:
+            return current  # already allocated: nothing changes, no event
+        if body.allocated_on < current.allocated_on:
+            raise InvalidField(
+                ("body", "allocated_on"),
+                f"The current allocation began on {current.allocated_on}; allocate on or after it.",
+            )
+        current.ended_on = body.allocated_on
+    allocation = Allocation(id=uuid.uuid4(), child_id=child.id, iro_id=iro.id, allocated_on=body.allocated_on)
+    session.add(allocation)
+    await session.flush()
+    await record(
+        session, ctx, type="iro.allocated", subject=("child", child.id), child_id=child.id, iro_id=iro.id,
+        payload={"allocation_id": allocation.id, "child_id": child.id, "iro_id": iro.id,
+                 "allocated_on": body.allocated_on, "previous_iro_id": current.iro_id if current else None},
+    )  # fmt: skip
+    return allocation
+
+
+def active_on(day: Any) -> Any:
+    """A condition: the allocation covers `day`."""
+    return and_(Allocation.allocated_on <= day, or_(Allocation.ended_on.is_(None), Allocation.ended_on > day))
+
+
+def eighteenth_birthday(date_of_birth: Any) -> Any:
+    """SQL for `rules.statutory_cutoff` (the migration's `reviews.eighteenth_birthday`)."""
+    return func.reviews.eighteenth_birthday(date_of_birth, type_=Date)
