@@ -109,7 +109,9 @@ class IdempotencyMiddleware:
         body, replay = await _read_body(receive)
         app = scope["app"]
         engine: AsyncEngine = app.state.engine
-        claim = Claim(self.schema, subject, "POST", scope["path"], key, uuid.uuid4())
+        query = scope.get("query_string", b"").decode("latin-1")
+        path = f"{scope['path']}?{query}" if query else scope["path"]
+        claim = Claim(self.schema, subject, "POST", path, key, uuid.uuid4())
         outcome = await self._claim(engine, claim, request_hash(body))
         if isinstance(outcome, errors.Problem):
             await errors.send_problem(send, outcome)
@@ -144,9 +146,10 @@ class IdempotencyMiddleware:
     async def _claim(self, engine: AsyncEngine, claim: Claim, digest: str) -> errors.Problem | dict[str, Any] | None:
         table = f"{self.schema}.idempotency_key"
         async with engine.begin() as connection:
+            # Keys are kept `ttl_hours`; expired ones go here (the claimed_at index makes this cheap).
             await connection.execute(
-                text(f"DELETE FROM {table} WHERE {_PK} AND claimed_at < now() - make_interval(hours => :ttl)"),
-                {**claim.params(), "ttl": self.ttl_hours},
+                text(f"DELETE FROM {table} WHERE claimed_at < now() - make_interval(hours => :ttl)"),
+                {"ttl": self.ttl_hours},
             )
             inserted = await connection.scalar(
                 text(
@@ -192,13 +195,13 @@ class IdempotencyMiddleware:
         try:
             async with engine.begin() as connection:
                 if captured["status"] >= 500 or captured["overflow"]:
-                    # Nothing to replay: release the key unless the effect is already committed.
+                    # Nothing to replay: release the key unless the effect is already committed
+                    # (then retries are told so, never given a cut-off body).
                     await connection.execute(
                         text(f"DELETE FROM {table} WHERE {_PK} AND lease = :lease AND NOT effect_committed"),
                         claim.params(),
                     )
-                    if not captured["overflow"]:
-                        return
+                    return
                 await connection.execute(
                     text(
                         f"UPDATE {table} SET state = 'done', response_status = :status,"

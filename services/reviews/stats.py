@@ -26,7 +26,8 @@ def pct(part: int, whole: int) -> float | None:
 # missed if its statutory date had passed, else cancelled).
 _COUNTED = """
 WITH r AS (
-    SELECT r.id, r.child_id, r.sequence, r.status, r.held_on, r.in_time, r.late_reason, r.statutory_due_on,
+    SELECT r.id, r.child_id, r.sequence, r.status, r.held_on, (r.held_on <= r.statutory_due_on) AS in_time,
+           r.late_reason, r.statutory_due_on,
            r.closed_on, reviews.eighteenth_birthday(c.date_of_birth) AS cutoff
       FROM reviews.review r JOIN reviews.child c ON c.id = r.child_id
 ), counted AS (
