@@ -25,6 +25,7 @@ from fastapi_problem.error import (
     UnprocessableProblem,
 )
 from fastapi_problem.handler import add_exception_handler, new_exception_handler
+from sqlalchemy.exc import DBAPIError
 
 from shared import requestid
 
@@ -132,8 +133,19 @@ def _tag_request_id(content: dict[str, Any], request: Request, response: Any) ->
     return content, response
 
 
+def _database_refused_value(_eh: Any, _request: Request, exc: DBAPIError) -> Problem | None:
+    """A value the database cannot store (out of range, untranslatable text) is the client's 422;
+    any other database error stays a 500."""
+    orig = getattr(exc, "orig", None)
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(getattr(orig, "__cause__", None), "sqlstate", None)
+    if isinstance(sqlstate, str) and sqlstate.startswith("22"):  # class 22: data exception
+        return ValidationFailed("A value could not be stored (out of range or not valid text).", errors=[])
+    return None
+
+
 def install_error_handlers(app: FastAPI) -> None:
     handler = new_exception_handler(
+        handlers={DBAPIError: _database_refused_value},  # type: ignore[dict-item]  # None falls through to 500
         logger=logger,
         unhandled_wrappers={"default": InternalError},
         request_validation_handler=_request_validation,

@@ -79,9 +79,9 @@ def decode_cursor(cursor: str, width: int) -> list[Any]:
 
 async def paginate(
     session: AsyncSession,
-    query: Select[Any],
+    query: Select[Any] | Any,
     *,
-    keys: Sequence[ColumnElement[Any]],
+    keys: Sequence[ColumnElement[Any] | Any],
     params: PageParams,
 ) -> tuple[list[Any], str | None]:
     """Rows of `query` ordered by `keys` (ascending; the last must be unique, e.g. the id), one page.
@@ -90,6 +90,9 @@ async def paginate(
     holds the keys) and the next cursor."""
     if params.cursor:
         values = decode_cursor(params.cursor, len(keys))
+        for value, key in zip(values, keys, strict=True):
+            if not isinstance(value, key.type.python_type):
+                raise InvalidField(("query", "cursor"), "The cursor is not one this API gave out.")
         query = query.where(tuple_(*keys) > tuple_(*values))
     result = await session.execute(query.order_by(*keys).limit(params.limit + 1))
     single = len(query.column_descriptions) == 1

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -75,11 +76,18 @@ async def session(connection: AsyncConnection) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def bind_app_to_session(app: FastAPI, session: AsyncSession) -> None:
-    """Make every request of `app` use the test's session (so the test's rollback undoes it)."""
+def bind_app_to_session(app: FastAPI, session: AsyncSession, lock: asyncio.Lock | None = None) -> None:
+    """Make every request of `app` use the test's session (so the test's rollback undoes it).
+
+    With `lock`, requests take turns with the session (one session cannot serve two at once), for
+    apps that a composed view calls concurrently."""
 
     async def _session() -> AsyncIterator[AsyncSession]:
-        yield session
+        if lock is None:
+            yield session
+            return
+        async with lock:
+            yield session
 
     app.dependency_overrides[db.get_session] = _session
 

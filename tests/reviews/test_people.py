@@ -108,3 +108,13 @@ async def test_pages_are_keyset_pages(api):
     assert third["next_cursor"] is None
     assert (await api.get("/v1/children?cursor=garbage")).status_code == 422
     assert (await api.get("/v1/children?limit=501")).status_code == 422
+
+
+async def test_nul_characters_and_forged_cursors_are_422_not_500(api):
+    nul = await api.post("/v1/children", {"la_reference": "N\x00UL", "date_of_birth": "2012-01-01"})
+    assert nul.status_code == 422
+    assert nul.json()["errors"][0]["loc"] == ["body", "la_reference"]
+    from shared.pagination import encode_cursor
+
+    forged = encode_cursor([1])  # the children list's key is a uuid
+    assert (await api.get(f"/v1/children?cursor={forged}")).status_code == 422
