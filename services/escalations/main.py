@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.escalations import consumers, router
+from services.escalations.service import Policy
 from services.escalations.settings import Settings
 from shared import logs
 from shared.app import build_app
+from shared.calendar import WorkingCalendar
 
 DESCRIPTION = """The dispute resolution process: informal alerts, formal escalations up a ladder of
 stages with response deadlines, collective alerts, Cafcass referral, outcomes and commendations."""
@@ -15,4 +18,19 @@ stages with response deadlines, collective alerts, Cafcass referral, outcomes an
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     logs.configure(service="escalations")
-    return build_app(settings, service="escalations", title="IRO escalations service", description=DESCRIPTION)
+    app = build_app(
+        settings,
+        service="escalations",
+        title="IRO escalations service",
+        description=DESCRIPTION,
+        routers=[router.router],
+        hooks=[consumers.children_consumer_hook(settings)],
+        idempotency_schema="escalations",
+    )
+    app.state.policy = Policy(
+        ladder=settings.ladder,
+        categories=settings.categories,
+        calendar=WorkingCalendar(settings.local_closure_days),
+    )
+    app.state.children_consumer = None
+    return app

@@ -33,6 +33,7 @@ __all__ = [
     "Status",
     "allowed_actions",
     "check_category",
+    "check_not_future",
     "check_scope",
     "check_text",
     "current_response_due_on",
@@ -223,6 +224,12 @@ def _check_kind(kind: str) -> Kind:
 def _check_not_future(day: dt.date, today: dt.date, field: str) -> None:
     if day > today:
         raise InvalidField(("body", field), f"{field} {day.isoformat()} is in the future (today is {today}).")
+
+
+def check_not_future(day: dt.date, today: dt.date, field: str) -> dt.date:
+    """The date, or 422 on `field` when it is after today (a commendation's date, say)."""
+    _check_not_future(day, today, field)
+    return day
 
 
 # --- Dates --------------------------------------------------------------------------------------

@@ -1,0 +1,338 @@
+"""Escalations: load, apply the pure rules, write, append the footprint.
+
+Plain module-level functions, the session first. They `flush()`, never `commit()`: the route
+commits once. Every check runs before anything is written, so a refused request changes nothing
+and writes no event. Each state change appends its events last: one per child named (scope
+`child` or `children`), or one without a child (scope `service`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, and_, exists, not_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.escalations import consumers, rules
+from services.escalations.models import Escalation, EscalationChild, EscalationStage
+from services.escalations.rules import Ladder, Status
+from services.escalations.schemas import (
+    EscalationCreate,
+    EscalationRead,
+    ResponseCreate,
+    StageRead,
+)
+from shared import footprint
+from shared.calendar import WorkingCalendar
+from shared.errors import InvalidField, NotFound
+from shared.footprint.consumer import Consumer
+from shared.pagination import PageParams, decode_cursor, paginate
+
+SERVICE = "escalations"
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The configured process: the ladder, the categories and the working calendar."""
+
+    ladder: Ladder
+    categories: tuple[str, ...]
+    calendar: WorkingCalendar
+
+
+# --- Reading ------------------------------------------------------------------------------------
+
+
+def state_of(escalation: Escalation) -> rules.EscalationState:
+    """The rules' view of a stored escalation."""
+    current = escalation.current
+    return rules.EscalationState(
+        status=Status(escalation.status),
+        stage=escalation.stage,
+        raised_on=escalation.raised_on,
+        stage_entered_on=current.entered_on,
+        responded=current.responded_on is not None,
+        raised_as_alert=escalation.raised_as_alert,
+        closed_on=escalation.closed_on,
+    )
+
+
+def read(escalation: Escalation, *, today: dt.date, ladder: Ladder) -> EscalationRead:
+    """The API view of an escalation, overdue as of `today`."""
+    state = state_of(escalation)
+    current = escalation.current
+    stages = [
+        StageRead(
+            stage=row.stage,
+            name=row.name,
+            entered_on=row.entered_on,
+            entry_reason=row.entry_reason,
+            response_due_on=row.response_due_on,
+            responded_on=row.responded_on,
+            responder=row.responder,
+            response_text=row.response_text,
+            responded_in_time=None if row.responded_on is None else row.responded_on <= row.response_due_on,
+            overdue=rules.is_stage_overdue(
+                is_open=state.is_open and row.ended_on is None,
+                responded=row.responded_on is not None,
+                response_due_on=row.response_due_on,
+                today=today,
+            ),
+            ended_on=row.ended_on,
+            ended_how=row.ended_how,
+            end_reason=row.end_reason,
+        )
+        for row in escalation.stages
+    ]
+    allowed = rules.allowed_actions(state, ladder)
+    return EscalationRead(
+        id=escalation.id,
+        kind=state.kind,
+        raised_as_alert=escalation.raised_as_alert,
+        scope=rules.Scope(escalation.scope),
+        child_ids=escalation.child_ids,
+        category=escalation.category,
+        team=escalation.team,
+        summary=escalation.summary,
+        raised_on=escalation.raised_on,
+        raised_by=escalation.raised_by,
+        status=escalation.status,
+        stage=escalation.stage,
+        stage_name=current.name,
+        response_due_on=current.response_due_on,
+        responded_on=current.responded_on,
+        overdue=rules.is_overdue(state, current.response_due_on, today),
+        outcome=escalation.outcome,
+        closed_on=escalation.closed_on,
+        allowed_actions=[action.value for action in rules.ACTIONS if action in allowed],
+        stages=stages,
+    )
+
+
+async def get_escalation(session: AsyncSession, *, escalation_id: uuid.UUID, for_update: bool = False) -> Escalation:
+    """The escalation with its children and stages; 404 when there is none with that id."""
+    query = select(Escalation).where(Escalation.id == escalation_id).execution_options(populate_existing=True)
+    if for_update:
+        query = query.with_for_update(of=Escalation)
+    escalation = await session.scalar(query)
+    if escalation is None:
+        raise NotFound(f"No escalation {escalation_id}.")
+    return escalation
+
+
+def overdue_condition(today: dt.date) -> Any:
+    """SQL: open, and the current stage unanswered past its due day, as of `today`."""
+    return and_(
+        Escalation.status == Status.OPEN.value,
+        exists().where(
+            EscalationStage.escalation_id == Escalation.id,
+            EscalationStage.stage == Escalation.stage,
+            EscalationStage.responded_on.is_(None),
+            EscalationStage.response_due_on < today,
+        ),
+    )
+
+
+def check_cursor(params: PageParams, *types: type) -> None:
+    """422 for a cursor whose values are not of the key columns' types (it was not one we gave out)."""
+    if params.cursor is None:
+        return
+    values = decode_cursor(params.cursor, len(types))
+    if not all(type(value) is kind for value, kind in zip(values, types, strict=True)):
+        raise InvalidField(("query", "cursor"), "The cursor is not one this API gave out.")
+
+
+async def list_escalations(
+    session: AsyncSession,
+    *,
+    params: PageParams,
+    today: dt.date,
+    child_id: uuid.UUID | None = None,
+    status: Status | None = None,
+    stage: int | None = None,
+    category: str | None = None,
+    team: str | None = None,
+    overdue: bool | None = None,
+) -> tuple[list[Escalation], str | None]:
+    """One keyset page of escalations, oldest raised first, filtered."""
+    check_cursor(params, dt.date, uuid.UUID)
+    query: Select[Any] = select(Escalation)
+    if child_id is not None:
+        named = select(EscalationChild.escalation_id).where(EscalationChild.child_id == child_id)
+        query = query.where(Escalation.id.in_(named))
+    if status is not None:
+        query = query.where(Escalation.status == status.value)
+    if stage is not None:
+        query = query.where(Escalation.stage == stage)
+    if category is not None:
+        query = query.where(Escalation.category == category)
+    if team is not None:
+        query = query.where(Escalation.team == team)
+    if overdue is not None:
+        condition = overdue_condition(today)
+        query = query.where(condition if overdue else not_(condition))
+    return await paginate(session, query, keys=[Escalation.raised_on, Escalation.id], params=params)
+
+
+# --- The footprint ------------------------------------------------------------------------------
+
+
+def _payload(escalation: Escalation, **extra: Any) -> dict[str, Any]:
+    """What other services and auditors need; never the summary, response or reasons (free text)."""
+    current = escalation.current
+    return {
+        "escalation_id": escalation.id,
+        "kind": state_of(escalation).kind.value,
+        "raised_as_alert": escalation.raised_as_alert,
+        "scope": escalation.scope,
+        "children": len(escalation.children),
+        "category": escalation.category,
+        "team": escalation.team,
+        "raised_on": escalation.raised_on,
+        "status": escalation.status,
+        "stage": escalation.stage,
+        "stage_name": current.name,
+        "response_due_on": current.response_due_on,
+        **extra,
+    }
+
+
+async def _record(
+    session: AsyncSession, escalation: Escalation, *, type: str, actor: footprint.Actor, payload: dict[str, Any]
+) -> None:
+    """One event per child named, or one without a child for a service-wide escalation."""
+    await session.flush()
+    subject = footprint.Subject("escalation", escalation.id)
+    for child_id in escalation.child_ids or [None]:
+        await footprint.append(
+            session, type=type, actor=actor, subject=subject, payload=payload, service=SERVICE, child_id=child_id
+        )
+
+
+# --- Changes ------------------------------------------------------------------------------------
+
+
+async def raise_escalation(
+    session: AsyncSession,
+    *,
+    body: EscalationCreate,
+    policy: Policy,
+    today: dt.date,
+    actor: footprint.Actor,
+    consumer: Consumer | None,
+) -> Escalation:
+    """Raise an alert (stage 0) or a formal escalation (stage 1), with its first response due day."""
+    category = rules.check_category(body.category, policy.categories)
+    child_ids = rules.check_scope(body.scope.value, body.child_ids)
+    state, due = rules.raise_escalation(body.kind.value, body.raised_on, today, policy.ladder, policy.calendar)
+    await consumers.ensure_known(session, child_ids, consumer=consumer, field="child_ids")
+
+    escalation = Escalation(
+        id=uuid.uuid4(),
+        raised_as_alert=state.raised_as_alert,
+        scope=body.scope.value,
+        category=category,
+        team=body.team,
+        summary=body.summary,
+        raised_on=state.raised_on,
+        raised_by=actor.sub,
+        status=state.status.value,
+        stage=state.stage,
+        children=[EscalationChild(child_id=child_id, position=i) for i, child_id in enumerate(child_ids)],
+        stages=[
+            EscalationStage(
+                stage=state.stage,
+                name=policy.ladder.get(state.stage).name,
+                entered_on=state.stage_entered_on,
+                response_due_on=due,
+            )
+        ],
+    )
+    session.add(escalation)
+    await _record(session, escalation, type="escalation.raised", actor=actor, payload=_payload(escalation))
+    return escalation
+
+
+async def respond(
+    session: AsyncSession, *, escalation_id: uuid.UUID, body: ResponseCreate, today: dt.date, actor: footprint.Actor
+) -> Escalation:
+    """Record the addressee's response to the current stage (once per stage)."""
+    escalation = await get_escalation(session, escalation_id=escalation_id, for_update=True)
+    rules.respond(state_of(escalation), body.responded_on, today)
+    current = escalation.current
+    current.responded_on = body.responded_on
+    current.responder = body.responder
+    current.response_text = body.text
+    payload = _payload(
+        escalation, responded_on=body.responded_on, responded_in_time=body.responded_on <= current.response_due_on
+    )
+    await _record(session, escalation, type="escalation.responded", actor=actor, payload=payload)
+    return escalation
+
+
+async def escalate(
+    session: AsyncSession,
+    *,
+    escalation_id: uuid.UUID,
+    escalated_on: dt.date,
+    reason: str,
+    policy: Policy,
+    today: dt.date,
+    actor: footprint.Actor,
+) -> Escalation:
+    """Move to the next stage of the ladder; an alert becomes a formal escalation at stage 1."""
+    escalation = await get_escalation(session, escalation_id=escalation_id, for_update=True)
+    before = escalation.stage
+    state = rules.escalate(state_of(escalation), escalated_on, today, policy.ladder)
+    stage = policy.ladder.get(state.stage)
+    previous = escalation.current
+    previous.ended_on, previous.ended_how, previous.end_reason = escalated_on, "escalated", reason
+    escalation.stages.append(
+        EscalationStage(
+            stage=stage.stage,
+            name=stage.name,
+            entered_on=escalated_on,
+            response_due_on=rules.response_due_on(policy.calendar, escalated_on, stage),
+            entry_reason=reason,
+        )
+    )
+    escalation.stage = state.stage
+    payload = _payload(escalation, from_stage=before, escalated_on=escalated_on)
+    await _record(session, escalation, type="escalation.escalated", actor=actor, payload=payload)
+    return escalation
+
+
+_CLOSERS = {
+    Status.RESOLVED: (rules.resolve, "escalation.resolved", "resolved_on"),
+    Status.WITHDRAWN: (rules.withdraw, "escalation.withdrawn", "withdrawn_on"),
+    Status.REFERRED_TO_CAFCASS: (rules.refer_to_cafcass, "escalation.referred_to_cafcass", "referred_on"),
+}
+
+
+async def close(
+    session: AsyncSession,
+    *,
+    escalation_id: uuid.UUID,
+    status: Status,
+    on: dt.date,
+    outcome: str,
+    policy: Policy,
+    today: dt.date,
+    actor: footprint.Actor,
+) -> Escalation:
+    """Resolve, withdraw or refer to Cafcass, from any open stage; `outcome` is the outcome or reason."""
+    rule, event_type, date_field = _CLOSERS[status]
+    escalation = await get_escalation(session, escalation_id=escalation_id, for_update=True)
+    state = rule(state_of(escalation), on, today)
+    current = escalation.current
+    current.ended_on, current.ended_how, current.end_reason = on, status.value, outcome
+    escalation.status = state.status.value
+    escalation.closed_on = state.closed_on
+    escalation.outcome = outcome
+    working_days = rules.working_days_to_resolution(policy.calendar, escalation.raised_on, on)
+    payload = _payload(escalation, **{date_field: on, "working_days_open": working_days})
+    await _record(session, escalation, type=event_type, actor=actor, payload=payload)
+    return escalation
