@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.participation.consumers import consumer_hook
+from services.participation.router import router
 from services.participation.settings import Settings
 from shared import logs
 from shared.app import build_app
@@ -15,4 +17,12 @@ how the child took part, feedback forms and advocacy referrals."""
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     logs.configure(service="participation")
-    return build_app(settings, service="participation", title="IRO participation service", description=DESCRIPTION)
+    return build_app(
+        settings,
+        service="participation",
+        title="IRO participation service",
+        description=DESCRIPTION,
+        routers=[router],
+        hooks=[consumer_hook(settings)],
+        idempotency_schema="participation",
+    )

@@ -1,0 +1,108 @@
+"""The participation service's tables (schema `participation`, migration 0006).
+
+`child` and `held_review` are this service's own view of facts the reviews service publishes on the
+footprint (`child.registered`, `review.held`; `consumers.py` keeps them); the rest it owns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, Text, func
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shared.db import Base
+
+SCHEMA = "participation"
+
+
+def _id() -> Mapped[uuid.UUID]:
+    return mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+
+
+def _now() -> Mapped[dt.datetime]:
+    return mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Child(Base):
+    """A child as `child.registered` announced it."""
+
+    __tablename__ = "child"
+    __table_args__ = {"schema": SCHEMA}
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    la_reference: Mapped[str | None] = mapped_column(Text)
+    date_of_birth: Mapped[dt.date] = mapped_column(Date)
+    updated_at: Mapped[dt.datetime] = _now()
+
+
+class HeldReview(Base):
+    """A review as `review.held` announced it: `review_date` is its `held_on`."""
+
+    __tablename__ = "held_review"
+    __table_args__ = {"schema": SCHEMA}
+
+    review_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    child_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    review_date: Mapped[dt.date] = mapped_column(Date)
+    date_of_birth: Mapped[dt.date] = mapped_column(Date)
+    format: Mapped[str | None] = mapped_column(Text)
+    chaired_by_iro_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    sequence: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[dt.datetime] = _now()
+
+
+class Participation(Base):
+    """One review's participation record; replacing it keeps the earlier one on the footprint."""
+
+    __tablename__ = "participation"
+    __table_args__ = {"schema": SCHEMA}
+
+    review_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(f"{SCHEMA}.held_review.review_id"), primary_key=True)
+    code: Mapped[str] = mapped_column(Text)
+    methods: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    met_iro_before: Mapped[bool | None] = mapped_column(Boolean)
+    interpreter_used: Mapped[bool | None] = mapped_column(Boolean)
+    parents: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    recorded_by: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[dt.datetime] = _now()
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Feedback(Base):
+    """One feedback form; anonymous when it names neither a review nor a child."""
+
+    __tablename__ = "feedback"
+    __table_args__ = {"schema": SCHEMA}
+
+    id: Mapped[uuid.UUID] = _id()
+    respondent: Mapped[str] = mapped_column(Text)
+    channel: Mapped[str] = mapped_column(Text)
+    review_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    child_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    answers: Mapped[dict[str, str]] = mapped_column(JSONB, default=dict)
+    comment: Mapped[str | None] = mapped_column(Text)
+    received_on: Mapped[dt.date] = mapped_column(Date)
+    recorded_by: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[dt.datetime] = _now()
+
+
+class AdvocacyReferral(Base):
+    """A referral of a child to an advocacy provider, and its outcome once known."""
+
+    __tablename__ = "advocacy_referral"
+    __table_args__ = {"schema": SCHEMA}
+
+    id: Mapped[uuid.UUID] = _id()
+    child_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    referred_on: Mapped[dt.date] = mapped_column(Date)
+    provider: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(Text)
+    outcome_on: Mapped[dt.date | None] = mapped_column(Date)
+    recorded_by: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[dt.datetime] = _now()
+    updated_at: Mapped[dt.datetime] = _now()
