@@ -2,18 +2,82 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import contextlib
+from collections.abc import AsyncIterator
 
+import httpx
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from services.gateway import access, clients, openapi, proxy
+from services.gateway.routes import footprint, views
 from services.gateway.settings import Settings
-from shared import logs
+from shared import db, logs
 from shared.app import build_app
+from shared.requestid import HEADER as REQUEST_ID
 
 DESCRIPTION = """The one door of the IRO Footprint Platform: auth, the services' APIs, the child
-overview, the worklist, reports, the DfE 903 export, the auditors' footprint API and the ingest
-endpoint for case systems."""
+overview, the worklist, the auditors' footprint API.
+
+Every `/v1` call needs `Authorization: Bearer <JWT>` (locally: `iro token --role manager --sub
+you@council.gov.uk`). Errors are RFC 9457 problems. See docs/gateway.md for a walkthrough."""
+
+
+@contextlib.asynccontextmanager
+async def audit_engine(app: FastAPI) -> AsyncIterator[None]:
+    """Footprint reads use the read-only auditor role. (Tests may set `audit_sessions` first.)"""
+    if getattr(app.state, "audit_sessions", None) is not None:
+        yield
+        return
+    settings: Settings = app.state.settings
+    assert settings.database_url
+    role = settings.db_role("auditor") if settings.db_use_service_roles else None
+    engine = db.create_engine(settings.database_url, pool_size=settings.db_pool_size, role=role)
+    app.state.audit_engine = engine
+    app.state.audit_sessions = db.session_factory(engine)
+    try:
+        yield
+    finally:
+        await engine.dispose()
+
+
+@contextlib.asynccontextmanager
+async def service_documents(app: FastAPI) -> AsyncIterator[None]:
+    await openapi.fetch(app)
+    yield
+
+
+def service_ready(name: str):  # type: ignore[no-untyped-def]
+    async def check(app: FastAPI) -> bool:
+        try:
+            response = await app.state.clients[name].get("/readyz", timeout=2)
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200
+
+    return check
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     logs.configure(service="gateway")
-    return build_app(settings, service="gateway", title="IRO Footprint Platform", description=DESCRIPTION)
+    app = build_app(
+        settings,
+        service="gateway",
+        title="IRO Footprint Platform",
+        description=DESCRIPTION,
+        routers=[footprint.router, views.router, proxy.router],  # the proxy's catch-all last
+        hooks=[audit_engine, clients.lifespan_clients, service_documents],
+        readiness_checks={name: service_ready(name) for name in access.SERVICES},
+    )
+    app.state.audit_sessions = None
+    openapi.install(app)
+    app.add_middleware(openapi.RefreshMiddleware)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=list(settings.cors_origins),
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", REQUEST_ID, "Accept"],
+        expose_headers=[REQUEST_ID, "Idempotent-Replayed"],
+    )
+    return app
