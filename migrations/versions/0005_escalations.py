@@ -61,12 +61,17 @@ CREATE INDEX ix_commendation_child_id ON escalations.commendation (child_id) WHE
 
 CREATE TABLE escalations.known_child (
     id uuid NOT NULL, la_reference text, date_of_birth date, registered_seq bigint NOT NULL,
-    updated_at timestamptz NOT NULL DEFAULT now(),
+    iro_id uuid, updated_at timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT pk_known_child PRIMARY KEY (id)
 );
+CREATE TABLE escalations.known_iro (
+    id uuid NOT NULL, email text NOT NULL, registered_seq bigint NOT NULL,
+    CONSTRAINT pk_known_iro PRIMARY KEY (id)
+);
+CREATE INDEX ix_known_iro_email ON escalations.known_iro (lower(email));
 """
 
-DROP = ("known_child", "commendation", "escalation_stage", "escalation_child", "escalation")
+DROP = ("known_iro", "known_child", "commendation", "escalation_stage", "escalation_child", "escalation")
 
 
 def upgrade() -> None:

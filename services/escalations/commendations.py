@@ -52,6 +52,7 @@ async def record_commendation(
         payload={"commendation_id": commendation.id, "team": commendation.team, "raised_on": commendation.raised_on},
         service=SERVICE,
         child_id=commendation.child_id,
+        iro_id=await consumers.footprint_iro(session, actor.sub, actor.role, commendation.child_id),
     )
     return commendation
 

@@ -1,4 +1,5 @@
-"""What this service learns from the footprint: which children exist (`child.registered`).
+"""What this service learns from the footprint: which children exist (`child.registered`), the
+IROs (`iro.registered`) and who is allocated to whom (`iro.allocated`).
 
 The reviews service registers children; this service never reads its schema. The consumer keeps
 `escalations.known_child` up to date, running for the life of the app; a request naming a child
@@ -18,14 +19,14 @@ from sqlalchemy import Row, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.escalations.models import KnownChild
+from services.escalations.models import KnownChild, KnownIro
 from shared.errors import InvalidField
 from shared.footprint.consumer import Consumer
 from shared.settings import CommonSettings
 
 NAME = "escalations.children"
 SCHEMA = "escalations"
-TYPES = frozenset({"child.registered"})
+TYPES = frozenset({"child.registered", "iro.registered", "iro.allocated"})
 
 
 def _date(value: Any) -> dt.date | None:
@@ -59,6 +60,36 @@ async def remember_child(session: AsyncSession, event: Row[Any]) -> None:
     await session.execute(statement)
 
 
+async def remember(session: AsyncSession, event: Row[Any]) -> None:
+    """Children (`child.registered`), IROs (`iro.registered`) and who is allocated (`iro.allocated`)."""
+    payload = event.payload or {}
+    if event.type == "child.registered":
+        await remember_child(session, event)
+    elif event.type == "iro.registered":
+        statement = insert(KnownIro).values(
+            id=uuid.UUID(str(payload["iro_id"])), email=str(payload["email"]).lower(), registered_seq=event.seq
+        )
+        await session.execute(statement.on_conflict_do_nothing(index_elements=[KnownIro.id]))
+    elif event.type == "iro.allocated" and event.child_id is not None:
+        known = await session.get(KnownChild, event.child_id)
+        if known is not None:
+            known.iro_id = uuid.UUID(str(payload["iro_id"]))
+
+
+async def footprint_iro(
+    session: AsyncSession, actor_sub: str, actor_role: str, child_id: uuid.UUID | None
+) -> uuid.UUID | None:
+    """Whose footprint an event is (DESIGN 3): the acting IRO (matched by the token subject's email),
+    else the IRO allocated to the child."""
+    if actor_role == "iro":
+        acting = await session.scalar(select(KnownIro.id).where(KnownIro.email == actor_sub.lower()))
+        if acting is not None:
+            return acting
+    if child_id is None:
+        return None
+    return await session.scalar(select(KnownChild.iro_id).where(KnownChild.id == child_id))
+
+
 def children_consumer_hook(settings: CommonSettings) -> Any:
     """A lifespan hook: build the consumer on the app's engine, keep it on `app.state`, run it."""
 
@@ -68,7 +99,7 @@ def children_consumer_hook(settings: CommonSettings) -> Any:
             name=NAME,
             schema=SCHEMA,
             engine=app.state.engine,
-            handler=remember_child,
+            handler=remember,
             types=TYPES,
             database_url=settings.database_url,
             role=settings.db_role("escalations") if settings.db_use_service_roles else None,

@@ -118,4 +118,16 @@ class KnownChild(Base):
     la_reference: Mapped[str | None] = mapped_column(Text)
     date_of_birth: Mapped[dt.date | None] = mapped_column(Date)
     registered_seq: Mapped[int] = mapped_column(BigInteger)
+    iro_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class KnownIro(Base):
+    """An IRO registered with the reviews service (`iro.registered`), to name whose footprint an event is."""
+
+    __tablename__ = "known_iro"
+    __table_args__ = {"schema": SCHEMA}
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    email: Mapped[str] = mapped_column(Text)
+    registered_seq: Mapped[int] = mapped_column(BigInteger)

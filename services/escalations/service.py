@@ -207,9 +207,11 @@ async def _record(
     await session.flush()
     subject = footprint.Subject("escalation", escalation.id)
     for child_id in escalation.child_ids or [None]:
+        iro_id = await consumers.footprint_iro(session, actor.sub, actor.role, child_id)
         await footprint.append(
-            session, type=type, actor=actor, subject=subject, payload=payload, service=SERVICE, child_id=child_id
-        )
+            session, type=type, actor=actor, subject=subject, payload=payload, service=SERVICE, child_id=child_id,
+            iro_id=iro_id,
+        )  # fmt: skip
 
 
 # --- Changes ------------------------------------------------------------------------------------

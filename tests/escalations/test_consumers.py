@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 from sqlalchemy import select, text
 
@@ -10,7 +11,7 @@ from services.escalations.models import KnownChild
 from shared import footprint
 from shared.footprint.consumer import Consumer
 from tests.conftest import app_client
-from tests.escalations.conftest import act, body, register_child
+from tests.escalations.conftest import act, body, events_after, head, register_child
 
 
 async def test_the_consumer_runs_for_the_life_of_the_app_and_is_kept_on_its_state(app):
@@ -21,7 +22,7 @@ async def test_the_consumer_runs_for_the_life_of_the_app_and_is_kept_on_its_stat
         assert (consumer.name, consumer.schema, consumer.types) == (
             "escalations.children",
             "escalations",
-            frozenset({"child.registered"}),
+            frozenset({"child.registered", "iro.registered", "iro.allocated"}),
         )
     assert app.state.children_consumer is None
 
@@ -68,3 +69,30 @@ async def test_the_whole_flow_works_with_only_the_escalations_roles_privileges(a
     counts = [stats[key] for key in ("alerts", "escalated_alerts", "formal_resolved", "commendations")]
     assert counts == [1, 1, 1, 1]
     assert await session.scalar(text("SELECT current_user")) == role
+
+
+MANAGER = footprint.Actor("manager@council.gov.uk", "manager")
+
+
+async def test_events_name_the_acting_iro_or_else_the_allocated_one(session, client, auth_header):
+    child_id = await register_child(session)
+    allocated, acting = uuid.uuid4(), uuid.uuid4()
+    for iro_id, email in ((allocated, "allocated@council.gov.uk"), (acting, "iro.one@council.gov.uk")):
+        await footprint.append(
+            session, type="iro.registered", actor=MANAGER, subject=footprint.Subject("iro", iro_id),
+            payload={"iro_id": str(iro_id), "email": email}, service="reviews", iro_id=iro_id,
+        )  # fmt: skip
+    await footprint.append(
+        session, type="iro.allocated", actor=MANAGER, subject=footprint.Subject("child", child_id),
+        payload={"child_id": str(child_id), "iro_id": str(allocated)}, service="reviews", child_id=child_id,
+        iro_id=allocated,
+    )  # fmt: skip
+    start = await head(session)
+    by_manager = await client.post("/v1/escalations", json=body([child_id]), headers=auth_header("manager"))
+    assert by_manager.status_code == 201, by_manager.text
+    by_iro = await client.post(
+        "/v1/escalations", json=body([child_id]), headers=auth_header("iro", sub="iro.one@council.gov.uk")
+    )
+    assert by_iro.status_code == 201, by_iro.text
+    raised = [e for e in await events_after(session, start) if e.type == "escalation.raised"]
+    assert [e.iro_id for e in raised] == [allocated, acting]
