@@ -13,7 +13,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Literal
 
 import httpx
 from pydantic import Field
@@ -38,6 +38,9 @@ class ServeSettings(CommonSettings):
     escalations_port: int = Field(8002, ge=0, le=65535)
     participation_port: int = Field(8003, ge=0, le=65535)
     startup_timeout: float = Field(60.0, gt=0, description="Seconds to wait for every /readyz.")
+    on_child_exit: Literal["stop", "continue"] = Field(
+        "stop", description="When one process dies: stop everything, or keep the others running (to try failures)."
+    )
 
 
 @dataclass
@@ -191,12 +194,17 @@ def serve(settings: ServeSettings) -> int:
         say(f'Then:  curl -H "Authorization: Bearer $TOKEN" {gateway}/readyz')
         say("Ctrl-C stops everything.\n")
 
+        reported: set[str] = set()
         while not stop.wait(0.5):
-            dead = [child for child in children if child.process.poll() is not None]
-            if dead:
+            dead = [child for child in children if child.process.poll() is not None and child.name not in reported]
+            if dead and settings.on_child_exit == "stop":
                 say(f"iro serve: the {dead[0].name} process stopped unexpectedly; stopping.", sys.stderr)
                 code = 1
                 break
+            for child in dead:
+                say(f"iro serve: the {child.name} process stopped (exit {child.process.returncode}); the rest run on.",
+                    sys.stderr)  # fmt: skip
+                reported.add(child.name)
     except Exception as exc:  # report and fall through to the clean shutdown
         say(f"iro serve: {exc}", sys.stderr)
         code = 1
