@@ -171,76 +171,45 @@ async def escalate(
     return await _answer(session, escalation, config, on)
 
 
+async def _close(
+    request: Request, session: AsyncSession, principal: Principal, config: service.Policy, today_: dt.date, *,
+    escalation_id: uuid.UUID, status: Status, on: dt.date, text: str,
+) -> EscalationRead:  # fmt: skip
+    escalation = await service.close(
+        session, escalation_id=escalation_id, status=status, on=on, outcome=text, policy=config, today=today_,
+        actor=_actor(request, principal),
+    )  # fmt: skip
+    return await _answer(session, escalation, config, today_)
+
+
 @router.post("/escalations/{escalation_id}/resolve", response_model=EscalationRead)
 async def resolve(
-    escalation_id: EscalationId,
-    body: ResolveRequest,
-    request: Request,
-    session: Session,
-    principal: Writer,
-    config: Configured,
-    on: Today,
-) -> EscalationRead:
+    escalation_id: EscalationId, body: ResolveRequest, request: Request, session: Session, principal: Writer,
+    config: Configured, on: Today,
+) -> EscalationRead:  # fmt: skip
     """The IRO is satisfied: `status: resolved`, from any open stage. 409 once closed."""
-    escalation = await service.close(
-        session,
-        escalation_id=escalation_id,
-        status=Status.RESOLVED,
-        on=body.resolved_on,
-        outcome=body.outcome,
-        policy=config,
-        today=on,
-        actor=_actor(request, principal),
-    )
-    return await _answer(session, escalation, config, on)
+    return await _close(request, session, principal, config, on, escalation_id=escalation_id,
+                        status=Status.RESOLVED, on=body.resolved_on, text=body.outcome)  # fmt: skip
 
 
 @router.post("/escalations/{escalation_id}/withdraw", response_model=EscalationRead)
 async def withdraw(
-    escalation_id: EscalationId,
-    body: WithdrawRequest,
-    request: Request,
-    session: Session,
-    principal: Writer,
-    config: Configured,
-    on: Today,
-) -> EscalationRead:
+    escalation_id: EscalationId, body: WithdrawRequest, request: Request, session: Session, principal: Writer,
+    config: Configured, on: Today,
+) -> EscalationRead:  # fmt: skip
     """The IRO withdraws it: `status: withdrawn`. 409 once closed."""
-    escalation = await service.close(
-        session,
-        escalation_id=escalation_id,
-        status=Status.WITHDRAWN,
-        on=body.withdrawn_on,
-        outcome=body.reason,
-        policy=config,
-        today=on,
-        actor=_actor(request, principal),
-    )
-    return await _answer(session, escalation, config, on)
+    return await _close(request, session, principal, config, on, escalation_id=escalation_id,
+                        status=Status.WITHDRAWN, on=body.withdrawn_on, text=body.reason)  # fmt: skip
 
 
 @router.post("/escalations/{escalation_id}/cafcass-referral", response_model=EscalationRead)
 async def refer_to_cafcass(
-    escalation_id: EscalationId,
-    body: CafcassReferralRequest,
-    request: Request,
-    session: Session,
-    principal: Writer,
-    config: Configured,
-    on: Today,
-) -> EscalationRead:
+    escalation_id: EscalationId, body: CafcassReferralRequest, request: Request, session: Session,
+    principal: Writer, config: Configured, on: Today,
+) -> EscalationRead:  # fmt: skip
     """Refer to Cafcass (Children Act 1989 s25B(3)) from any open state: `status: referred_to_cafcass`."""
-    escalation = await service.close(
-        session,
-        escalation_id=escalation_id,
-        status=Status.REFERRED_TO_CAFCASS,
-        on=body.referred_on,
-        outcome=body.reason,
-        policy=config,
-        today=on,
-        actor=_actor(request, principal),
-    )
-    return await _answer(session, escalation, config, on)
+    return await _close(request, session, principal, config, on, escalation_id=escalation_id,
+                        status=Status.REFERRED_TO_CAFCASS, on=body.referred_on, text=body.reason)  # fmt: skip
 
 
 # --- The configuration --------------------------------------------------------------------------
