@@ -1,12 +1,13 @@
 """Appending to the footprint, inside the caller's transaction.
 
 Order: every append takes one transaction-level advisory lock, then reads the head (the last `seq`
-and `hash`) in a new statement, so it sees every event committed before it got the lock, and
-inserts `seq = head + 1`. The lock is held until the caller's transaction ends, and PostgreSQL
-makes a commit visible before it releases the transaction's locks, so `seq` grows in commit order
-with no gaps: a reader that has seen `seq = n` has seen every event before it. Call `append` last
-in the transaction, so the lock is held only for the commit. docs/footprint.md has the reasoning
-and the measured cost.
+and `hash`) with a snapshot taken after the lock, so it sees every event committed before it got
+the lock, and inserts `seq = head + 1`: all of it in one call of `footprint.append_event`
+(migration 0007), so the lock covers the server's work and the commit, not client round trips.
+The lock is held until the caller's transaction ends, and PostgreSQL makes a commit visible before
+it releases the transaction's locks, so `seq` grows in commit order with no gaps: a reader that has
+seen `seq = n` has seen every event before it. Call `append` last in the transaction, so the lock
+is held only for the commit. docs/footprint.md has the reasoning and the measured cost.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import insert, text
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import requestid
@@ -27,12 +29,10 @@ from shared.footprint.models import Actor, Event, Subject
 APPEND_LOCK_KEY = int.from_bytes(b"footprnt", "big", signed=True)
 NOTIFY_CHANNEL = "footprint"
 
-# NOTIFY is delivered at commit whenever it is issued, so it rides on the lock's round trip.
-_LOCK = text("SELECT pg_advisory_xact_lock(:key), pg_notify(:channel, '')")
-_HEAD = text(
-    "SELECT (SELECT seq FROM footprint.events ORDER BY seq DESC LIMIT 1) AS seq,"
-    " (SELECT hash FROM footprint.events ORDER BY seq DESC LIMIT 1) AS hash,"
-    " clock_timestamp() AS now, current_setting('transaction_isolation') AS isolation"
+_APPEND = text(
+    "SELECT seq, recorded_at, prev_hash, hash FROM footprint.append_event("
+    ":id, :type, :occurred_at, :service, CAST(:actor AS jsonb), :child_id, :iro_id, :subject_type, :subject_id,"
+    " CAST(:payload AS jsonb), :request_id, :before_recorded_at, :before_seq, :after_seq)"
 )
 
 
@@ -59,19 +59,10 @@ async def append(
     clock when the event took its place in the log. `request_id` defaults to the current request's.
     """
     await session.flush()  # the change this event records goes first
-    await session.execute(_LOCK, {"key": APPEND_LOCK_KEY, "channel": NOTIFY_CHANNEL})
-    head = (await session.execute(_HEAD)).one()
-    if head.isolation != "read committed":
-        raise FootprintError(f"footprint appends need READ COMMITTED, not {head.isolation}")
-    seq = (head.seq or 0) + 1
-    prev_hash = head.hash or canonical.GENESIS_HASH
-    recorded_at: dt.datetime = head.now
-    values: dict[str, Any] = {
-        "seq": seq,
+    fields: dict[str, Any] = {
         "id": uuid.uuid4(),
         "type": type,
-        "occurred_at": occurred_at or recorded_at,
-        "recorded_at": recorded_at,
+        "occurred_at": occurred_at or dt.datetime.now(dt.UTC),
         "service": service,
         "actor": actor.as_json(),
         "child_id": uuid.UUID(str(child_id)) if child_id else None,
@@ -81,7 +72,23 @@ async def append(
         "payload": canonical.normalise_payload(payload),
         "request_id": request_id if request_id is not None else requestid.current(),
     }
-    values["hash"] = canonical.chain_hash(prev_hash, canonical.canonical(**values))
-    values["prev_hash"] = prev_hash
-    await session.execute(insert(Event).values(**values))
-    return Event(**values)
+    before_recorded_at, before_seq, after_seq = canonical.canonical_parts(**fields)
+    try:
+        row = (
+            await session.execute(
+                _APPEND,
+                {
+                    **fields,
+                    "actor": canonical.dumps(fields["actor"]),
+                    "payload": canonical.dumps(fields["payload"]),
+                    "before_recorded_at": before_recorded_at,
+                    "before_seq": before_seq,
+                    "after_seq": after_seq,
+                },
+            )
+        ).one()
+    except DBAPIError as exc:
+        if "READ COMMITTED" in str(exc):
+            raise FootprintError(str(exc.orig)) from exc
+        raise
+    return Event(**fields, seq=row.seq, recorded_at=row.recorded_at, prev_hash=row.prev_hash, hash=row.hash)

@@ -92,3 +92,39 @@ def canonical(
 
 def chain_hash(prev_hash: str, encoded: bytes) -> str:
     return hashlib.sha256(prev_hash.encode("ascii") + encoded).hexdigest()
+
+
+# The keys of the canonical document, sorted; `recorded_at` and `seq` are the log's to fill in.
+KEYS = ("actor", "child_id", "id", "iro_id", "occurred_at", "payload", "recorded_at", "request_id", "seq",
+        "service", "subject_id", "subject_type", "type")  # fmt: skip
+
+
+def canonical_parts(**fields: Any) -> tuple[str, str, str]:
+    """`canonical(...)` as text in three parts around the `recorded_at` timestamp and the `seq`,
+    which the database fills in under the append lock (migration 0007):
+
+        canonical = before_recorded_at + "<timestamp>" + before_seq + "<seq>" + after_seq
+
+    A JSON object with sorted keys and no whitespace is its members joined in key order, so the
+    parts are the members' own encodings."""
+    document = {
+        "actor": dict(fields["actor"]),
+        "child_id": _uuid(fields["child_id"]),
+        "id": _uuid(fields["id"]),
+        "iro_id": _uuid(fields["iro_id"]),
+        "occurred_at": timestamp(fields["occurred_at"]),
+        "payload": dict(fields["payload"]),
+        "request_id": fields["request_id"],
+        "service": fields["service"],
+        "subject_id": fields["subject_id"],
+        "subject_type": fields["subject_type"],
+        "type": fields["type"],
+    }
+
+    def members(keys: tuple[str, ...]) -> str:
+        return ",".join(f"{dumps(key)}:{dumps(document[key])}" for key in keys)
+
+    before_recorded_at = "{" + members(KEYS[:6]) + ',"recorded_at":"'
+    before_seq = '",' + members(("request_id",)) + ',"seq":'
+    after_seq = "," + members(KEYS[9:]) + "}"
+    return before_recorded_at, before_seq, after_seq

@@ -108,3 +108,16 @@ async def test_actor_role_is_required_by_the_table(session):
                 )
             )
     assert ACTOR.as_json() == {"sub": "tester@council.gov.uk", "role": "iro"}
+
+
+def test_the_three_parts_sent_to_the_database_are_the_canonical_encoding_around_recorded_at_and_seq():
+    fields = {
+        "id": uuid.uuid4(), "type": "review.held", "occurred_at": dt.datetime(2022, 1, 20, 9, 30, tzinfo=dt.UTC),
+        "service": "reviews", "actor": {"sub": "ålice@council.gov.uk", "role": "iro"}, "child_id": uuid.uuid4(),
+        "iro_id": None, "subject_type": "review", "subject_id": "r-1", "request_id": None,
+        "payload": {"z": [1, {"b": "ü", "a": None}], "a": "\x01 \" quoted \\ back"},
+    }  # fmt: skip
+    recorded = dt.datetime(2022, 1, 20, 9, 30, 1, 123456, tzinfo=dt.UTC)
+    before_recorded_at, before_seq, after_seq = canonical.canonical_parts(**fields)
+    joined = before_recorded_at + "2022-01-20T09:30:01.123456Z" + before_seq + "42" + after_seq
+    assert joined.encode() == canonical.canonical(**fields, seq=42, recorded_at=recorded)

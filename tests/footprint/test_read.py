@@ -115,3 +115,27 @@ async def test_summary_counts_by_iro_type_and_month_and_leaves_access_out(sessio
     assert {"type": log["kind"], "count": 3} in by_type
     with pytest.raises(InvalidField):
         await read.summary(session, group_by=["colour"])  # type: ignore[list-item]
+
+
+async def test_the_auditors_script_in_the_docs_verifies_an_export(session, log, tmp_path):
+    """docs/footprint.md gives auditors a script of their own: it must work on a real export."""
+    import pathlib
+    import re
+    import subprocess
+    import sys
+
+    docs = (pathlib.Path(__file__).parents[2] / "docs" / "footprint.md").read_text()
+    script = re.search(r"An auditor can check.*?```python\n(.*?)```", docs, re.S).group(1)
+    export = tmp_path / "footprint.ndjson"
+    export.write_bytes(b"".join([line async for line in read.ndjson(session, read.EventFilter())]))
+    (tmp_path / "check.py").write_text(script)
+    ran = subprocess.run([sys.executable, "check.py", str(export)], cwd=tmp_path, capture_output=True, text=True)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.startswith("ok, head ")
+    lines = export.read_text().splitlines()
+    tampered = json.loads(lines[-1])
+    tampered["payload"] = {"n": 2}
+    export.write_text("\n".join([*lines[:-1], json.dumps(tampered)]) + "\n")
+    refused = subprocess.run([sys.executable, "check.py", str(export)], cwd=tmp_path, capture_output=True, text=True)
+    assert refused.returncode != 0
+    assert f"seq {tampered['seq']} altered" in refused.stderr
