@@ -93,6 +93,15 @@ async def test_the_worklist_is_the_callers_own(gw):
     assert named["overdue_reviews"] == mine["overdue_reviews"]
     stranger = await gw.call("GET", "/v1/worklist", role="iro", sub="nobody@council.gov.uk")
     assert stranger.status_code == 404
+    alert = {"kind": "alert", "scope": "child", "child_ids": [child["id"]], "category": "other", "team": "CiC 1",
+             "summary": "Visits overdue", "raised_on": "2022-05-30"}  # fmt: skip
+    raised = await gw.ok("POST", "/v1/escalations", alert, status=201)
+    awaiting = await gw.ok("GET", "/v1/worklist", role="iro", sub=ALICE)
+    assert [e["id"] for e in awaiting["escalations_awaiting_response"]] == [raised["id"]]
+    await gw.ok("POST", f"/v1/escalations/{raised['id']}/responses",
+                {"responded_on": "2022-05-31", "responder": "Team manager", "text": "Visit booked"})  # fmt: skip
+    answered = await gw.ok("GET", "/v1/worklist", role="iro", sub=ALICE)
+    assert answered["escalations_awaiting_response"] == []
 
 
 async def test_a_service_that_is_down_is_named_in_a_502_and_in_the_views(session, database_url):

@@ -186,9 +186,10 @@ async def worklist(
         call(request, principal, "escalations", "/v1/escalations", status="open", limit=500),
     )  # fmt: skip
     theirs = {c["id"] for c in items(children)}
+    raised_by = principal.sub if target == my_id else None  # what the IRO raised, service-wide ones too
     awaiting = [
         e for e in items(escalations)
-        if (set(e.get("child_ids") or []) & theirs) and not (e.get("stages") or [{}])[-1].get("responded_on")
+        if not e.get("responded_on") and (set(e.get("child_ids") or []) & theirs or e.get("raised_by") == raised_by)
     ]  # fmt: skip
     missing = sorted({p.service for p in (due, overdue, decisions, children, escalations) if not p.answered})
     return Worklist(
