@@ -52,14 +52,28 @@ class Principal:
 
 
 class Authenticator:
+    CACHE_SIZE = 4096
+
     def __init__(self, settings: CommonSettings) -> None:
         self.settings = settings
         self._jwks: jwt.PyJWKClient | None = None
+        # Tokens already verified, until they expire: a front-end sends the same token many times.
+        self._verified: dict[str, Principal] = {}
         if settings.production:
             assert settings.oidc_jwks_url
             self._jwks = jwt.PyJWKClient(settings.oidc_jwks_url, cache_keys=True, lifespan=3600, timeout=5)
 
     async def authenticate(self, token: str) -> Principal:
+        known = self._verified.get(token)
+        if known is not None and known.claims.get("exp", 0) > time.time():
+            return known
+        principal = await self._verify(token)
+        if len(self._verified) >= self.CACHE_SIZE:
+            self._verified.clear()
+        self._verified[token] = principal
+        return principal
+
+    async def _verify(self, token: str) -> Principal:
         try:
             claims = await self._decode(token)
         except jwt.ExpiredSignatureError:

@@ -25,6 +25,9 @@ from shared.settings import CommonSettings
 
 EMBEDDED_DATABASE = "iro"
 SERVICES = ("reviews", "escalations", "participation", "gateway")
+# The gateway's aiohttp client crashed (SIGSEGV) inside uvloop under load (uvloop issue #706 reports
+# the same, gone with `--loop asyncio`): the gateway runs on asyncio's own loop.
+LOOP = {"reviews": [], "escalations": [], "participation": [], "gateway": ["--loop", "asyncio"]}
 
 
 class ServeSettings(CommonSettings):
@@ -180,7 +183,7 @@ def serve(settings: ServeSettings) -> int:
         for name in SERVICES:
             command = [
                 sys.executable, "-m", "uvicorn", f"services.{name}.main:create_app", "--factory",
-                "--host", settings.host, "--port", str(ports[name]), "--no-access-log",
+                "--host", settings.host, "--port", str(ports[name]), "--no-access-log", *LOOP[name],
             ]  # fmt: skip
             process = subprocess.Popen(command, env=env, start_new_session=True)
             children.append(Child(name, ports[name], process))

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
-import httpx
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
@@ -47,13 +46,13 @@ async def service_documents(app: FastAPI) -> AsyncIterator[None]:
     yield
 
 
-def service_ready(name: str):  # type: ignore[no-untyped-def]
+def service_ready(name: str) -> Callable[[FastAPI], Awaitable[bool]]:
     async def check(app: FastAPI) -> bool:
         try:
-            response = await app.state.clients[name].get("/readyz", timeout=2)
-        except httpx.HTTPError:
+            reply = await app.state.clients[name].get("/readyz", time_limit=2)
+        except clients.ServiceDown:
             return False
-        return response.status_code == 200
+        return reply.status == 200
 
     return check
 

@@ -9,11 +9,11 @@ import json
 import logging
 from typing import Any
 
-import httpx
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from services.gateway.access import SERVICES
+from services.gateway.clients import ServiceClient, ServiceDown
 
 logger = logging.getLogger("iro.gateway.openapi")
 
@@ -24,13 +24,16 @@ async def fetch(app: FastAPI) -> None:
     missing = [name for name in SERVICES if name not in documents]
 
     async def one(name: str) -> None:
-        client: httpx.AsyncClient = app.state.clients[name]
+        client: ServiceClient = app.state.clients[name]
         try:
-            response = await client.get("/openapi.json", timeout=5)
-            response.raise_for_status()
-            documents[name] = response.json()
-        except (httpx.HTTPError, ValueError) as exc:
-            logger.warning("openapi: %s not fetched (%s)", name, type(exc).__name__)
+            reply = await client.get("/openapi.json", time_limit=min(5.0, app.state.settings.service_timeout))
+        except ServiceDown:
+            logger.warning("openapi: %s did not answer", name)
+            return
+        if reply.status == 200 and isinstance(reply.body, dict):
+            documents[name] = reply.body
+        else:
+            logger.warning("openapi: %s answered %s", name, reply.status)
 
     await asyncio.gather(*(one(name) for name in missing))
     if missing:

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 
 from services.escalations.main import create_app as escalations_app
 from services.escalations.settings import Settings as EscalationsSettings
@@ -54,32 +55,49 @@ async def platform(session: Any, database_url: str, *, down: tuple[str, ...] = (
         "escalations": escalations_app(EscalationsSettings(env="test", database_url=database_url, today=today)),
         "participation": participation_app(ParticipationSettings(env="test", database_url=database_url, today=today)),
     }
-    urls = {f"{name}_url": DOWN for name in down}
-    settings = GatewaySettings(
-        env="test", database_url=database_url, today=today, **{**urls, **(gateway_overrides or {})}
-    )
-    gateway = gateway_app(settings)
-
-    @contextlib.asynccontextmanager
-    async def audit() -> AsyncIterator[Any]:
-        yield session
-
-    gateway.state.audit_sessions = audit
-    gateway.state.transports = {
-        name: httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        for name, app in services.items()
-        if name not in down
-    }
     turns = asyncio.Lock()  # the gateway calls the services at once; they share the test's session
     async with contextlib.AsyncExitStack() as stack:
-        for app in services.values():
+        urls = {f"{name}_url": DOWN for name in down}
+        for name, app in services.items():
             bind_app_to_session(app, session, lock=turns)
             await stack.enter_async_context(app.router.lifespan_context(app))
+            if name not in down:
+                urls[f"{name}_url"] = await stack.enter_async_context(serving(app))
+        settings = GatewaySettings(
+            env="test", database_url=database_url, today=today, **{**urls, **(gateway_overrides or {})}
+        )
+        gateway = gateway_app(settings)
+
+        @contextlib.asynccontextmanager
+        async def audit() -> AsyncIterator[Any]:
+            yield session
+
+        gateway.state.audit_sessions = audit
         bind_app_to_session(gateway, session)
         await stack.enter_async_context(gateway.router.lifespan_context(gateway))
         transport = httpx.ASGITransport(app=gateway, raise_app_exceptions=False)
         client = await stack.enter_async_context(httpx.AsyncClient(transport=transport, base_url="http://gateway"))
         yield Gateway(client, gateway, settings)
+
+
+@contextlib.asynccontextmanager
+async def serving(app: Any) -> AsyncIterator[str]:
+    """Serve `app` over real TCP on a free loopback port, in this event loop (so it can share the
+    test's session); yields its base URL."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_level="warning"))
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # the test runner keeps its own
+    task = asyncio.create_task(server.serve())
+    deadline = asyncio.get_running_loop().time() + 10
+    while not server.started:
+        if task.done() or asyncio.get_running_loop().time() > deadline:
+            raise RuntimeError("the in-loop server did not start")
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
 
 
 @pytest.fixture

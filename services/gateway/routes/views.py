@@ -11,12 +11,12 @@ import logging
 import uuid
 from typing import Annotated, Any
 
-import httpx
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.gateway.clients import ServiceClient, ServiceDown
 from shared import footprint, requestid
 from shared.auth import Principal, require_roles
 from shared.clock import today
@@ -44,21 +44,17 @@ class Part:
 
 
 async def call(request: Request, principal: Principal, service: str, path: str, **params: Any) -> Part:
-    client: httpx.AsyncClient = request.app.state.clients[service]
+    client: ServiceClient = request.app.state.clients[service]
     headers = {"Authorization": f"Bearer {principal.token}"}
     rid = requestid.current()
     if rid:
         headers["X-Request-ID"] = rid
     try:
-        response = await client.get(path, params={k: v for k, v in params.items() if v is not None}, headers=headers)
-    except httpx.HTTPError as exc:
-        logger.warning("view: %s did not answer (%s)", service, type(exc).__name__)
+        reply = await client.get(path, params={k: v for k, v in params.items() if v is not None}, headers=headers)
+    except ServiceDown as down:
+        logger.warning("view: %s did not answer (%s)", service, "timeout" if down.timed_out else "unreachable")
         return Part(service)
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    return Part(service, response.status_code, body)
+    return Part(service, reply.status, reply.body)
 
 
 def items(part: Part) -> list[dict[str, Any]]:
