@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from fastapi import Request
-from sqlalchemy import MetaData
+from sqlalchemy import DateTime, MetaData, func
+from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared import idempotency
 
@@ -27,6 +30,16 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 class Base(DeclarativeBase):
     metadata = metadata
+
+
+def uuid_pk() -> Mapped[uuid.UUID]:
+    """A uuid primary key the server does not choose: the code does (`uuid.uuid4`)."""
+    return mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+
+
+def created_at() -> Mapped[dt.datetime]:
+    """A timestamp the database sets when the row is inserted."""
+    return mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 def async_url(url: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -40,3 +41,11 @@ async def current_revision(connection: AsyncConnection) -> str | None:
         return None
     revision = await connection.scalar(text("SELECT version_num FROM public.alembic_version"))
     return str(revision) if revision is not None else None
+
+
+def execute_script(execute: Callable[[str], object], script: str) -> None:
+    """Run a migration's SQL script statement by statement (a prepared statement holds one).
+    Statements end with a semicolon at the end of a line."""
+    for statement in script.split(";\n"):
+        if statement.strip():
+            execute(statement)

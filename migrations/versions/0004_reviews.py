@@ -7,6 +7,8 @@ Revises: 0003
 
 from alembic import op
 
+from shared.migrate import execute_script
+
 revision = "0004"
 down_revision = "0003"
 branch_labels = None
@@ -126,9 +128,7 @@ DROP = (
 
 
 def upgrade() -> None:
-    for statement in TABLES.split(";\n"):
-        if statement.strip():
-            op.execute(statement)
+    execute_script(op.execute, TABLES)
 
 
 def downgrade() -> None:

@@ -7,6 +7,8 @@ Revises: 0004
 
 from alembic import op
 
+from shared.migrate import execute_script
+
 revision = "0005"
 down_revision = "0004"
 branch_labels = None
@@ -75,9 +77,7 @@ DROP = ("known_iro", "known_child", "commendation", "escalation_stage", "escalat
 
 
 def upgrade() -> None:
-    for statement in TABLES.split(";"):
-        if statement.strip():
-            op.execute(statement)
+    execute_script(op.execute, TABLES)
 
 
 def downgrade() -> None:

@@ -8,6 +8,8 @@ Revises: 0005
 
 from alembic import op
 
+from shared.migrate import execute_script
+
 revision = "0006"
 down_revision = "0005"
 branch_labels = None
@@ -58,9 +60,7 @@ DROP = ("advocacy_referral", "feedback", "participation", "held_review", "child"
 
 
 def upgrade() -> None:
-    for statement in TABLES.split(";"):
-        if statement.strip():
-            op.execute(statement)
+    execute_script(op.execute, TABLES)
 
 
 def downgrade() -> None:

@@ -10,21 +10,13 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, Text, func
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, Text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.db import Base
+from shared.db import Base, created_at, uuid_pk
 
 SCHEMA = "participation"
-
-
-def _id() -> Mapped[uuid.UUID]:
-    return mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
-
-
-def _now() -> Mapped[dt.datetime]:
-    return mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class Child(Base):
@@ -36,7 +28,7 @@ class Child(Base):
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     la_reference: Mapped[str | None] = mapped_column(Text)
     date_of_birth: Mapped[dt.date] = mapped_column(Date)
-    updated_at: Mapped[dt.datetime] = _now()
+    updated_at: Mapped[dt.datetime] = created_at()
 
 
 class HeldReview(Base):
@@ -52,7 +44,7 @@ class HeldReview(Base):
     format: Mapped[str | None] = mapped_column(Text)
     chaired_by_iro_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     sequence: Mapped[int | None] = mapped_column(Integer)
-    updated_at: Mapped[dt.datetime] = _now()
+    updated_at: Mapped[dt.datetime] = created_at()
 
 
 class Participation(Base):
@@ -68,7 +60,7 @@ class Participation(Base):
     interpreter_used: Mapped[bool | None] = mapped_column(Boolean)
     parents: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
     recorded_by: Mapped[str] = mapped_column(Text)
-    recorded_at: Mapped[dt.datetime] = _now()
+    recorded_at: Mapped[dt.datetime] = created_at()
     version: Mapped[int] = mapped_column(Integer, default=1)
 
 
@@ -78,7 +70,7 @@ class Feedback(Base):
     __tablename__ = "feedback"
     __table_args__ = {"schema": SCHEMA}
 
-    id: Mapped[uuid.UUID] = _id()
+    id: Mapped[uuid.UUID] = uuid_pk()
     respondent: Mapped[str] = mapped_column(Text)
     channel: Mapped[str] = mapped_column(Text)
     review_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
@@ -87,7 +79,7 @@ class Feedback(Base):
     comment: Mapped[str | None] = mapped_column(Text)
     received_on: Mapped[dt.date] = mapped_column(Date)
     recorded_by: Mapped[str] = mapped_column(Text)
-    recorded_at: Mapped[dt.datetime] = _now()
+    recorded_at: Mapped[dt.datetime] = created_at()
 
 
 class AdvocacyReferral(Base):
@@ -96,7 +88,7 @@ class AdvocacyReferral(Base):
     __tablename__ = "advocacy_referral"
     __table_args__ = {"schema": SCHEMA}
 
-    id: Mapped[uuid.UUID] = _id()
+    id: Mapped[uuid.UUID] = uuid_pk()
     child_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     referred_on: Mapped[dt.date] = mapped_column(Date)
     provider: Mapped[str] = mapped_column(Text)
@@ -104,5 +96,5 @@ class AdvocacyReferral(Base):
     outcome: Mapped[str | None] = mapped_column(Text)
     outcome_on: Mapped[dt.date | None] = mapped_column(Date)
     recorded_by: Mapped[str] = mapped_column(Text)
-    recorded_at: Mapped[dt.datetime] = _now()
-    updated_at: Mapped[dt.datetime] = _now()
+    recorded_at: Mapped[dt.datetime] = created_at()
+    updated_at: Mapped[dt.datetime] = created_at()
