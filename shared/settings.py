@@ -2,7 +2,7 @@
 
 Common settings keep their names whatever the service (`DATABASE_URL`, `IRO_ENV`, `IRO_JWT_*` ...);
 each service subclasses `CommonSettings` with its own `env_prefix` for the settings that are its
-alone. `docs/configuration.md` lists every variable.
+alone. The README lists every variable (a test keeps it so).
 """
 
 from __future__ import annotations
