@@ -193,8 +193,8 @@ def serve(settings: ServeSettings) -> int:
         say(f"\nThe IRO Footprint Platform is running: {gateway}  (API docs: {gateway}/docs)")
         for child in children[:-1]:
             say(f"  {child.name:<14} http://{settings.host}:{child.port}")
-        say("Get a development token:  iro token --role manager --sub manager@council.gov.uk")
-        say(f'Then:  curl -H "Authorization: Bearer $TOKEN" {gateway}/readyz')
+        say("A development token:  TOKEN=$(python3 dev.py iro token --role manager --sub manager@council.gov.uk)")
+        say(f'Then:  curl -H "Authorization: Bearer $TOKEN" {gateway}/v1/iros    (a walkthrough: docs/gateway.md)')
         say("Ctrl-C stops everything.\n")
 
         reported: set[str] = set()
