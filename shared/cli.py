@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
@@ -104,23 +105,34 @@ def _port_free(host: str, port: int) -> bool:
     return True
 
 
-def _wait_ready(children: list[Child], host: str, timeout: float) -> None:
+def wait_until_ready(urls: dict[str, str], *, timeout: float, exited: Callable[[], str | None]) -> None:
+    """Poll each process's `/readyz` (name to base URL) until all answer 200. Raises RuntimeError
+    when `exited()` says a process has gone, or after `timeout` seconds. Used by `iro serve` and by
+    the end-to-end tests."""
     deadline = time.monotonic() + timeout
-    pending = {child.name: child for child in children}
+    pending = dict(urls)
     with httpx.Client(timeout=2.0) as client:
         while pending:
-            for name, child in list(pending.items()):
-                if child.process.poll() is not None:
-                    raise RuntimeError(f"the {name} process exited with code {child.process.returncode}")
+            gone = exited()
+            if gone:
+                raise RuntimeError(gone)
+            for name, url in list(pending.items()):
                 try:
-                    if client.get(f"http://{host}:{child.port}/readyz").status_code == 200:
+                    if client.get(f"{url}/readyz").status_code == 200:
                         del pending[name]
                 except httpx.TransportError:
                     pass
             if pending and time.monotonic() > deadline:
                 raise RuntimeError(f"not ready after {timeout:.0f}s: {', '.join(sorted(pending))}")
             if pending:
-                time.sleep(0.2)
+                time.sleep(0.2)  # a command-line process polling others, not an event loop
+
+
+def _exited(children: list[Child]) -> str | None:
+    for child in children:
+        if child.process.poll() is not None:
+            return f"the {child.name} process exited with code {child.process.returncode}"
+    return None
 
 
 def _stop_children(children: list[Child], grace: float = 10.0) -> None:
@@ -187,7 +199,11 @@ def serve(settings: ServeSettings) -> int:
             ]  # fmt: skip
             process = subprocess.Popen(command, env=env, start_new_session=True)
             children.append(Child(name, ports[name], process))
-        _wait_ready(children, settings.host, settings.startup_timeout)
+        wait_until_ready(
+            {child.name: f"http://{settings.host}:{child.port}" for child in children},
+            timeout=settings.startup_timeout,
+            exited=lambda: _exited(children),
+        )
 
         gateway = f"http://{settings.host}:{settings.gateway_port}"
         say(f"\nThe IRO Footprint Platform is running: {gateway}  (API docs: {gateway}/docs)")

@@ -7,11 +7,10 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
+from shared.cli import wait_until_ready
 
 SERVICES = ("gateway", "reviews", "escalations", "participation")
 
@@ -40,22 +39,14 @@ class Platform:
         return f"http://127.0.0.1:{self.ports[service]}"
 
     def wait_ready(self, timeout: float = 120.0) -> None:
-        deadline = time.monotonic() + timeout
-        pending = set(SERVICES)
-        with httpx.Client(timeout=2.0) as client:
-            while pending:
-                if self.process.poll() is not None:
-                    raise AssertionError(f"iro serve exited {self.process.returncode}:\n{self.log.read_text()}")
-                for name in list(pending):
-                    try:
-                        if client.get(f"{self.url(name)}/readyz").status_code == 200:
-                            pending.discard(name)
-                    except httpx.TransportError:
-                        pass
-                if pending and time.monotonic() > deadline:
-                    raise AssertionError(f"not ready: {pending}\n{self.log.read_text()}")
-                if pending:
-                    time.sleep(0.2)  # polling a real process; a test-side wait with a deadline
+        def exited() -> str | None:
+            code = self.process.poll()
+            return None if code is None else f"iro serve exited {code}:\n{self.log.read_text()}"
+
+        try:
+            wait_until_ready({name: self.url(name) for name in SERVICES}, timeout=timeout, exited=exited)
+        except RuntimeError as exc:
+            raise AssertionError(f"{exc}\n{self.log.read_text()}") from None
 
     def stop(self, timeout: float = 60.0) -> int:
         if self.process.poll() is None:
