@@ -37,11 +37,11 @@ def ensure_venv() -> None:
     if STAMP.exists() and STAMP.read_text().strip() == digest:
         return
     if not (BIN / "python").exists():
-        print("Creating .venv ...", flush=True)
+        print("Creating .venv ...", file=sys.stderr, flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    print("Installing the platform and its development tools into .venv ...", flush=True)
+    print("Installing the platform and its development tools into .venv ...", file=sys.stderr, flush=True)
     pip = [str(BIN / "python"), "-m", "pip", "--disable-pip-version-check", "-q"]
-    subprocess.run([*pip, "install", "-e", f"{ROOT}[dev]"], check=True)
+    subprocess.run([*pip, "install", "-e", f"{ROOT}[dev]"], check=True, stdout=sys.stderr)
     STAMP.write_text(digest)
 
 

@@ -16,7 +16,7 @@ from prometheus_fastapi_instrumentator import Instrumentator
 from pydantic import BaseModel
 from sqlalchemy import text
 
-from shared import db, errors, migrate
+from shared import db, errors, migrate, openapi
 from shared.auth import Authenticator
 from shared.calendar import WorkingCalendar
 from shared.clock import Clock
@@ -65,14 +65,20 @@ def build_app(
                 if not settings.database_url:
                     raise RuntimeError(f"{service}: DATABASE_URL is not set")
                 role = settings.db_role(service) if settings.db_use_service_roles else None
-                app.state.engine = db.create_engine(settings.database_url, pool_size=settings.db_pool_size, role=role)
+                app.state.engine = db.engine_for(settings, role=role)
                 app.state.sessions = db.session_factory(app.state.engine)
                 stack.push_async_callback(app.state.engine.dispose)
+            if idempotency_schema and getattr(app.state, "lock_engine", None) is None:
+                # Idempotency claims hold a connection each while their request runs: a pool of
+                # their own, so claims can never starve the requests of connections.
+                role = settings.db_role(service) if settings.db_use_service_roles else None
+                app.state.lock_engine = db.engine_for(settings, role=role)
+                stack.push_async_callback(app.state.lock_engine.dispose)
             for hook in hooks:
                 await stack.enter_async_context(hook(app))
             yield
 
-    app = FastAPI(
+    app = openapi.offline_app(  # /docs and /redoc served without a CDN
         title=title,
         description=description,
         version="1.0.0",
@@ -82,6 +88,7 @@ def build_app(
     app.state.settings = settings
     app.state.service = service
     app.state.engine = None
+    app.state.lock_engine = None
     app.state.authenticator = Authenticator(settings)
     app.state.clock = Clock(settings.today)
     app.state.calendar = WorkingCalendar(settings.local_closure_days)
@@ -142,4 +149,5 @@ def build_app(
 
     for router in routers:
         app.include_router(router)
+    openapi.install(app)  # problem responses, Idempotency-Key (shared/openapi.py)
     return app

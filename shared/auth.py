@@ -20,6 +20,7 @@ import anyio
 import jwt
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.errors import Forbidden, Unauthorised
 from shared.settings import CommonSettings
@@ -39,6 +40,12 @@ class Principal:
     claims: dict[str, Any] = field(default_factory=dict, compare=False)
     token: str = field(default="", repr=False, compare=False)
 
+    @property
+    def expires_at(self) -> float:
+        """The token's `exp` (seconds since the epoch, UTC), checked to be a number when verified."""
+        exp = self.claims.get("exp")
+        return float(exp) if isinstance(exp, int | float) and not isinstance(exp, bool) else 0.0
+
     def has_any(self, roles: set[str] | frozenset[str] | tuple[str, ...]) -> bool:
         return bool(self.roles & set(roles))
 
@@ -49,6 +56,37 @@ class Principal:
             if role in self.roles:
                 return role
         return sorted(self.roles)[0] if self.roles else ""
+
+
+class TokenClaims(BaseModel):
+    """The claims the platform reads, with the types RFC 7519 gives them: `exp`, `nbf` and `iat` are
+    NumericDates (JSON numbers, 4.1.4-4.1.6), `sub` a string (4.1.2); `roles` a list of role names.
+    Strict: PyJWT itself accepts `"exp": "1893456000"` (it casts with `int()`), we do not."""
+
+    model_config = ConfigDict(strict=True, extra="allow")
+
+    sub: str = Field(min_length=1)
+    exp: int | float
+    nbf: int | float | None = None
+    iat: int | float | None = None
+    roles: list[str] = []
+
+
+def checked_claims(claims: dict[str, Any]) -> TokenClaims:
+    """`claims` checked against `TokenClaims`. Raises `Unauthorised` naming the first bad claim."""
+    try:
+        return TokenClaims.model_validate(claims)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        claim = str(error["loc"][0]) if error["loc"] else "?"
+        expected = {
+            "sub": "a non-empty string",
+            "exp": "a number (seconds since 1970-01-01 UTC)",
+            "nbf": "a number (seconds since 1970-01-01 UTC)",
+            "iat": "a number (seconds since 1970-01-01 UTC)",
+            "roles": "a list of role names",
+        }.get(claim, "well-formed")
+        raise Unauthorised(f"The token's `{claim}` claim must be {expected}.", claim=claim) from None
 
 
 class Authenticator:
@@ -65,7 +103,7 @@ class Authenticator:
 
     async def authenticate(self, token: str) -> Principal:
         known = self._verified.get(token)
-        if known is not None and known.claims.get("exp", 0) > time.time():
+        if known is not None and known.expires_at > time.time():
             return known
         principal = await self._verify(token)
         if len(self._verified) >= self.CACHE_SIZE:
@@ -74,48 +112,49 @@ class Authenticator:
         return principal
 
     async def _verify(self, token: str) -> Principal:
+        """Signature, issuer and audience first; then the claims' types (`TokenClaims`); then the
+        times (`exp`, `nbf`, `iat`), so that a claim of the wrong type is named as such."""
         try:
-            claims = await self._decode(token)
+            key, algorithm = await self._signing_key(token)
+            claims = self._decode(token, key, algorithm, check_times=False)
+            checked = checked_claims(claims)
+            self._decode(token, key, algorithm, check_times=True)
         except jwt.ExpiredSignatureError:
             raise Unauthorised("The token has expired.") from None
         except jwt.InvalidAudienceError:
             raise Unauthorised("The token is not for this audience.") from None
         except jwt.InvalidIssuerError:
             raise Unauthorised("The token is not from the expected issuer.") from None
+        except jwt.exceptions.InvalidSubjectError:  # PyJWT checks `sub` is a string itself
+            raise Unauthorised("The token's `sub` claim must be a non-empty string.", claim="sub") from None
         except jwt.PyJWKClientError:
             raise Unauthorised("The token's signing key is not one the identity provider publishes.") from None
         except jwt.InvalidTokenError as exc:
             raise Unauthorised(f"The token is not valid: {exc}.") from None
-        sub = claims.get("sub")
-        if not isinstance(sub, str) or not sub:
-            raise Unauthorised("The token has no subject.")
-        roles = claims.get("roles", [])
-        if isinstance(roles, str):
-            roles = [roles]
-        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
-            raise Unauthorised("The token's roles claim is not a list of roles.")
         identity = claims.get(self.settings.iro_claim)
         if not isinstance(identity, str) or not identity:
-            identity = sub
-        return Principal(sub=sub, roles=frozenset(roles), iro_identity=identity, claims=claims, token=token)
+            identity = checked.sub
+        return Principal(
+            sub=checked.sub, roles=frozenset(checked.roles), iro_identity=identity, claims=claims, token=token
+        )
 
-    async def _decode(self, token: str) -> dict[str, Any]:
-        options: jwt.types.Options = {"require": ["exp", "sub"]}
+    async def _signing_key(self, token: str) -> tuple[Any, str]:
         if self._jwks is not None:
-            jwks = self._jwks
-            signing_key = await anyio.to_thread.run_sync(jwks.get_signing_key_from_jwt, token)
-            return jwt.decode(
-                token,
-                signing_key.key,
-                algorithms=["RS256"],
-                audience=self.settings.jwt_audience,
-                issuer=self.settings.jwt_issuer,
-                options=options,
-            )
+            signing_key = await anyio.to_thread.run_sync(self._jwks.get_signing_key_from_jwt, token)
+            return signing_key.key, "RS256"
+        return self.settings.development_signing_key(), "HS256"
+
+    def _decode(self, token: str, key: Any, algorithm: str, *, check_times: bool) -> dict[str, Any]:
+        options: jwt.types.Options = {
+            "require": ["exp", "sub"],
+            "verify_exp": check_times,
+            "verify_nbf": check_times,
+            "verify_iat": check_times,
+        }
         return jwt.decode(
             token,
-            self.settings.development_signing_key(),
-            algorithms=["HS256"],
+            key,
+            algorithms=[algorithm],
             audience=self.settings.jwt_audience,
             issuer=self.settings.jwt_issuer,
             options=options,

@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Literal
 
@@ -42,9 +42,19 @@ class ServeSettings(CommonSettings):
     escalations_port: int = Field(8002, ge=0, le=65535)
     participation_port: int = Field(8003, ge=0, le=65535)
     startup_timeout: float = Field(60.0, gt=0, description="Seconds to wait for every /readyz.")
-    on_child_exit: Literal["stop", "continue"] = Field(
-        "stop", description="When one process dies: stop everything, or keep the others running (to try failures)."
+    on_child_exit: Literal["restart", "stop", "continue"] = Field(
+        "restart",
+        description="When one process dies: restart it with back-off, stop everything, or leave it dead and "
+        "keep the others running (to try failures).",
     )
+    max_restarts: int = Field(
+        5, ge=0, description="Restarts of one process within 10 minutes before `iro serve` stops everything."
+    )
+
+
+MAX_TOKEN_TTL = 30 * 24 * 3600  # seconds: a development token lives at most 30 days
+RESTART_WINDOW = 600.0  # seconds: restarts counted against IRO_MAX_RESTARTS
+MAX_BACKOFF = 30.0  # seconds: the back-off doubles from 1 s up to this
 
 
 @dataclass
@@ -52,6 +62,18 @@ class Child:
     name: str
     port: int
     process: subprocess.Popen[bytes]
+    command: list[str] = field(default_factory=list)
+    restarts: list[float] = field(default_factory=list)  # monotonic times of its restarts
+    restart_at: float | None = None  # when a dead process is due to be started again
+
+
+def backoff(recent_restarts: int) -> float:
+    """Seconds to wait before the next restart: 1, 2, 4, ... up to `MAX_BACKOFF`."""
+    return float(min(MAX_BACKOFF, 2**recent_restarts))
+
+
+def _spawn(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(command, env=env, start_new_session=True)
 
 
 def say(message: str, stream: IO[str] | None = None) -> None:
@@ -148,6 +170,52 @@ def _stop_children(children: list[Child], grace: float = 10.0) -> None:
             child.process.wait()
 
 
+def supervise(children: list[Child], settings: ServeSettings, env: dict[str, str], stop: threading.Event) -> int:
+    """Watch the processes until `stop` is set. A process that dies is, by `IRO_ON_CHILD_EXIT`,
+    restarted after a back-off (1 s, 2 s, 4 s ... 30 s; every restart logged with its count), or
+    ends everything (`stop`), or is left dead (`continue`). More than `IRO_MAX_RESTARTS` restarts of
+    one process within 10 minutes ends everything: a process that cannot stay up needs a person.
+    Returns the exit code of `iro serve`: 0 when stopped on request, 1 when it gave up."""
+    reported: set[str] = set()
+    while not stop.wait(0.5):
+        now = time.monotonic()
+        for child in children:
+            if child.restart_at is not None:
+                if now >= child.restart_at:
+                    child.process = _spawn(child.command, env)
+                    child.restarts.append(now)
+                    child.restart_at = None
+                    say(f"iro serve: started the {child.name} process again (pid {child.process.pid}).", sys.stderr)
+                continue
+            returncode = child.process.poll()
+            if returncode is None or child.name in reported:
+                continue
+            if settings.on_child_exit == "stop":
+                say(f"iro serve: the {child.name} process stopped unexpectedly (exit {returncode}); stopping.",
+                    sys.stderr)  # fmt: skip
+                return 1
+            if settings.on_child_exit == "continue":
+                say(f"iro serve: the {child.name} process stopped (exit {returncode}); the rest run on.", sys.stderr)
+                reported.add(child.name)
+                continue
+            recent = [at for at in child.restarts if now - at < RESTART_WINDOW]
+            if len(recent) >= settings.max_restarts:
+                say(
+                    f"iro serve: the {child.name} process stopped (exit {returncode}) after {len(recent)} restarts "
+                    f"in {RESTART_WINDOW / 60:.0f} minutes (IRO_MAX_RESTARTS={settings.max_restarts}); stopping.",
+                    sys.stderr,
+                )
+                return 1
+            delay = backoff(len(recent))
+            child.restart_at = now + delay
+            say(
+                f"iro serve: the {child.name} process stopped (exit {returncode}); restarting it in {delay:.0f}s "
+                f"(restart {len(recent) + 1} of {settings.max_restarts} allowed in {RESTART_WINDOW / 60:.0f} minutes).",
+                sys.stderr,
+            )
+    return 0
+
+
 def serve(settings: ServeSettings) -> int:
     lock = ServeLock(settings.data_dir)
     try:
@@ -197,8 +265,7 @@ def serve(settings: ServeSettings) -> int:
                 sys.executable, "-m", "uvicorn", f"services.{name}.main:create_app", "--factory",
                 "--host", settings.host, "--port", str(ports[name]), "--no-access-log", *LOOP[name],
             ]  # fmt: skip
-            process = subprocess.Popen(command, env=env, start_new_session=True)
-            children.append(Child(name, ports[name], process))
+            children.append(Child(name, ports[name], _spawn(command, env), command=command))
         wait_until_ready(
             {child.name: f"http://{settings.host}:{child.port}" for child in children},
             timeout=settings.startup_timeout,
@@ -213,17 +280,9 @@ def serve(settings: ServeSettings) -> int:
         say(f'Then:  curl -H "Authorization: Bearer $TOKEN" {gateway}/v1/iros    (a walkthrough: docs/gateway.md)')
         say("Ctrl-C stops everything.\n")
 
-        reported: set[str] = set()
-        while not stop.wait(0.5):
-            dead = [child for child in children if child.process.poll() is not None and child.name not in reported]
-            if dead and settings.on_child_exit == "stop":
-                say(f"iro serve: the {dead[0].name} process stopped unexpectedly; stopping.", sys.stderr)
-                code = 1
-                break
-            for child in dead:
-                say(f"iro serve: the {child.name} process stopped (exit {child.process.returncode}); the rest run on.",
-                    sys.stderr)  # fmt: skip
-                reported.add(child.name)
+        if database is not None:
+            say(f"  database       pid {database.running_pid()} (data in {database.pgdata})")
+        code = supervise(children, settings, env, stop)
     except Exception as exc:  # report and fall through to the clean shutdown
         say(f"iro serve: {exc}", sys.stderr)
         code = 1
@@ -245,6 +304,10 @@ def token(settings: CommonSettings, *, roles: list[str], sub: str, ttl: int) -> 
     if settings.production:
         say("iro token: development tokens are refused when IRO_ENV=production", sys.stderr)
         return 2
+    if not 0 < ttl <= MAX_TOKEN_TTL:
+        say(f"iro token: --ttl must be 1 to {MAX_TOKEN_TTL} seconds (it would print a token that is "
+            f"{'already expired' if ttl <= 0 else 'valid for over 30 days'})", sys.stderr)  # fmt: skip
+        return 2
     say(auth.mint_development_token(settings, sub=sub, roles=roles, ttl=ttl))
     return 0
 
@@ -256,7 +319,9 @@ def main(argv: list[str] | None = None) -> int:
     mint = commands.add_parser("token", help="print a development JWT the local platform accepts")
     mint.add_argument("--role", action="append", required=True, choices=auth.ROLES, help="repeat for more")
     mint.add_argument("--sub", required=True, help="the subject; an IRO's email identifies that IRO")
-    mint.add_argument("--ttl", type=int, default=3600, help="seconds until it expires (default 3600)")
+    mint.add_argument(
+        "--ttl", type=int, default=3600, help=f"seconds until it expires, 1 to {MAX_TOKEN_TTL} (default 3600)"
+    )
     commands.add_parser("migrate", help="apply the migrations to DATABASE_URL")
     args = parser.parse_args(argv)
 

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from fastapi import Request
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
 from sqlalchemy import DateTime, MetaData, func
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared import idempotency
+from shared.settings import CommonSettings
 
 # Stable constraint names, so migrations can name what they change.
 NAMING_CONVENTION = {
@@ -57,17 +59,45 @@ def plain_url(url: str) -> str:
     return urlunsplit(("postgresql", parts.netloc, parts.path, parts.query, parts.fragment))
 
 
-def create_engine(url: str, *, pool_size: int = 10, role: str | None = None, **kwargs: Any) -> AsyncEngine:
+def create_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    role: str | None = None,
+    pool_timeout: float = 5,
+    connect_timeout: float = 5,
+    **kwargs: Any,
+) -> AsyncEngine:
     """An asyncpg engine. With `role`, every connection takes that database role from its first
-    moment (a startup parameter), so the process holds only that role's privileges."""
-    connect_args = {"server_settings": {"role": role}} if role else {}
+    moment (a startup parameter), so the process holds only that role's privileges.
+
+    `pool_timeout` (seconds) bounds the wait for a pooled connection and `connect_timeout` (seconds)
+    the wait for a new one, so an exhausted pool or a database that is down answers 503 in seconds
+    (shared.errors.DatabaseUnavailable) rather than holding the request for SQLAlchemy's default 30 s
+    and asyncpg's 60 s."""
+    connect_args: dict[str, Any] = {"timeout": connect_timeout}
+    if role:
+        connect_args["server_settings"] = {"role": role}
     return create_async_engine(
         async_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
+        pool_timeout=pool_timeout,
         pool_pre_ping=True,
         connect_args=connect_args,
         **kwargs,
+    )
+
+
+def engine_for(settings: CommonSettings, *, role: str | None) -> AsyncEngine:
+    """The engine of a process, sized and bounded by its settings (`IRO_DB_POOL_*`)."""
+    assert settings.database_url, "DATABASE_URL is not set"
+    return create_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        role=role,
+        pool_timeout=settings.db_pool_timeout,
+        connect_timeout=settings.db_connect_timeout,
     )
 
 
@@ -75,11 +105,37 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One session per request. The route commits once; anything not committed rolls back here.
+def use_session(request: Request, session: AsyncSession) -> None:
+    """Make `session` the request's unit of work: `UnitOfWork` commits it (tests bind their own)."""
+    request.state.session = session
 
-    Tests override this dependency with a session joined to an outer transaction.
-    """
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One session per request, committed once by its route (`UnitOfWork`); anything not committed
+    rolls back here. Tests override this dependency with a session joined to an outer transaction."""
     async with request.app.state.sessions() as session:
-        idempotency.attach(session)
+        use_session(request, session)
         yield session
+
+
+class UnitOfWork(APIRoute):
+    """A route whose request commits once, after its answer is serialised and before it is sent.
+
+    The route and the service functions only `flush()`; when the route returns, its response is
+    rendered, kept on the request's `Idempotency-Key` in the same transaction (shared.idempotency),
+    and the session commits. A route that raises commits nothing (the session rolls back when the
+    request ends); a commit that fails (the database went away) is answered as any error is, so no
+    client is told of a change that was not committed. Every service router uses this route class."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            response = await handler(request)
+            session: AsyncSession | None = getattr(request.state, "session", None)
+            if session is not None and session.in_transaction():
+                await idempotency.keep_response(session, response)
+                await session.commit()
+            return response
+
+        return handle

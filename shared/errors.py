@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -25,7 +26,13 @@ from fastapi_problem.error import (
     UnprocessableProblem,
 )
 from fastapi_problem.handler import add_exception_handler, new_exception_handler
+from sqlalchemy import exc as sqlalchemy_exc
 from sqlalchemy.exc import DBAPIError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette_problem.handler import http_exception_handler_
 
 from shared import requestid
 
@@ -36,6 +43,7 @@ PROBLEM_TYPE_URI = "/problems/{type}"
 __all__ = [
     "BadRequest",
     "Conflict",
+    "DatabaseUnavailable",
     "DomainError",
     "Forbidden",
     "InvalidField",
@@ -133,26 +141,169 @@ def _tag_request_id(content: dict[str, Any], request: Request, response: Any) ->
     return content, response
 
 
-def _database_refused_value(_eh: Any, _request: Request, exc: DBAPIError) -> Problem | None:
-    """A value the database cannot store (out of range, untranslatable text) is the client's 422;
-    any other database error stays a 500."""
-    orig = getattr(exc, "orig", None)
-    sqlstate = getattr(orig, "sqlstate", None) or getattr(getattr(orig, "__cause__", None), "sqlstate", None)
-    if isinstance(sqlstate, str) and sqlstate.startswith("22"):  # class 22: data exception
-        return ValidationFailed("A value could not be stored (out of range or not valid text).", errors=[])
+# SQLSTATE classes of a database that is unavailable rather than refusing a value: 08 connection
+# exception, 53 insufficient resources (too many connections, disk full), 57P operator intervention
+# (admin shutdown, crash shutdown, cannot connect now). PostgreSQL docs, Appendix A.
+UNAVAILABLE_SQLSTATES = ("08", "53", "57P")
+RETRY_AFTER_SECONDS = 5
+# asyncpg's message for an argument it could not encode: `invalid input for query argument $1: 'x' (...)`.
+_ARGUMENT = re.compile(r"invalid input for query argument \$\d+: (?P<value>.*?) \((?P<reason>.*)\)$", re.S)
+
+
+class DatabaseUnavailable(Problem):
+    """The database is down, restarting or out of connections: not the client's fault, and
+    temporary. 503 with `Retry-After`; the client retries (with its `Idempotency-Key` for a POST)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            "The database is unavailable.",
+            type_="database-unavailable",
+            status=503,
+            detail=detail,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+
+
+def sqlstate_of(exc: BaseException) -> str | None:
+    """The SQLSTATE of a database error, through SQLAlchemy's and asyncpg's wrappers; None if none."""
+    seen: set[int] = set()
+    node: BaseException | None = exc
+    while node is not None and id(node) not in seen:
+        seen.add(id(node))
+        state = getattr(node, "sqlstate", None)
+        if isinstance(state, str):
+            return state
+        node = getattr(node, "orig", None) or node.__cause__
     return None
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` means the database cannot be reached or used just now (pool exhausted, connection
+    refused or lost, server shutting down or starting), as opposed to a fault in a query."""
+    if isinstance(exc, sqlalchemy_exc.TimeoutError):  # the pool's wait ran out
+        return True
+    if isinstance(exc, DBAPIError) and (exc.connection_invalidated or exc.statement is None):
+        return True  # lost mid-query, or refused while connecting (bad role, server starting)
+    state = sqlstate_of(exc)
+    if state is not None:
+        return state.startswith(UNAVAILABLE_SQLSTATES)
+    return isinstance(exc, OSError | TimeoutError) and _raised_by_database_driver(exc)
+
+
+def _raised_by_database_driver(exc: BaseException) -> bool:
+    """Whether the traceback passes through asyncpg or SQLAlchemy (a refused or dropped connection
+    surfaces as a plain `OSError` from the driver's connect)."""
+    frame = exc.__traceback__
+    while frame is not None:
+        module = frame.tb_frame.f_globals.get("__name__", "")
+        if module.startswith(("asyncpg", "sqlalchemy")):
+            return True
+        frame = frame.tb_next
+    return False
+
+
+def _field_of(request: Request, quoted: list[str]) -> list[str | int] | None:
+    """The query or path parameter whose value the database quoted back, when exactly one matches."""
+    candidates: list[list[str | int]] = []
+    params = [("query", name, value) for name, value in request.query_params.multi_items()]
+    params += [("path", name, str(value)) for name, value in request.path_params.items()]
+    for where, name, value in params:
+        if value in quoted or repr(value) in quoted:
+            candidates.append([where, name])
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def _quoted_values(message: str) -> list[str]:
+    """The values a database error quotes: asyncpg's `invalid input for query argument $1: 'x' (...)`
+    (a Python repr) and PostgreSQL's `invalid input syntax for type integer: "x"`,
+    `value "x" is out of range for type integer`."""
+    values = [match.group("value") for match in _ARGUMENT.finditer(message)]
+    values += re.findall(r'"([^"]*)"', message)
+    return values
+
+
+def _database_error(_eh: Any, request: Request, exc: Exception) -> Problem | None:
+    """A value the database cannot store (out of range, untranslatable text) is the client's 422,
+    naming the field when the value can be traced to one; an unavailable database is a 503; any
+    other database error stays a 500. A net: routes validate by type before SQL (shared.types)."""
+    if database_unavailable(exc):
+        logger.warning("database unavailable: %s", getattr(exc, "orig", None) or exc)
+        return DatabaseUnavailable("The database cannot be reached just now; retry after a few seconds.")
+    state = sqlstate_of(exc)
+    message = str(getattr(exc, "orig", None) or exc).strip()
+    first_line = message.splitlines()[0] if message else ""
+    if not _ARGUMENT.search(first_line) and not (state or "").startswith("22"):  # class 22: data exception
+        return None
+    loc = _field_of(request, _quoted_values(first_line))
+    reason = "out of range or not valid text"
+    errors = [{"loc": loc, "msg": f"The value could not be stored ({reason}).", "type": "value_error"}] if loc else []
+    return ValidationFailed(f"A value could not be stored ({reason}).", errors=errors)
+
+
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _http_exception(eh: Any, request: Request, exc: StarletteHTTPException) -> Problem:
+    """Starlette's own errors (404 no route, 405 wrong method) as problems. A 405's `Allow` names
+    every method the path takes (FastAPI makes one route per method, and Starlette names only the
+    first route's). RFC 9110 15.5.6."""
+    if exc.status_code == 405:
+        methods: set[str] = set()
+        for method in HTTP_METHODS:  # ask the router, whatever its nesting, which methods it would take
+            scope = {**request.scope, "method": method}
+            if any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes):
+                methods.add(method)
+        if methods:
+            exc = StarletteHTTPException(405, headers={**(exc.headers or {}), "Allow": ", ".join(sorted(methods))})
+    problem: Problem = http_exception_handler_(eh, request, exc)
+    return problem
+
+
+class ErrorBoundaryMiddleware:
+    """Answers any exception that reaches it with the problem response of `handler`, and does not
+    re-raise it, so the server keeps the keep-alive connection open for the next request.
+    (Starlette's outermost error middleware sends its 500 and then re-raises, and uvicorn closes
+    the connection on an exception.) Once a response has started, nothing can be sent in its place:
+    the exception goes on up and the server aborts the response, which is how a client sees that a
+    stream is incomplete (docs/errors.md)."""
+
+    def __init__(self, app: ASGIApp, *, handler: Callable[[Request, Exception], Response]) -> None:
+        self.app = app
+        self.handler = handler
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as exc:
+            if started:
+                raise
+            response = self.handler(Request(scope, receive), exc)
+            await response(scope, receive, send)
 
 
 def install_error_handlers(app: FastAPI) -> None:
     handler = new_exception_handler(
-        handlers={DBAPIError: _database_refused_value},  # type: ignore[dict-item]  # None falls through to 500
+        handlers={DBAPIError: _database_error, sqlalchemy_exc.TimeoutError: _database_error, OSError: _database_error},  # type: ignore[dict-item]  # None falls through to 500
         logger=logger,
         unhandled_wrappers={"default": InternalError},
         request_validation_handler=_request_validation,
+        http_exception_handler=_http_exception,
         post_hooks=[_tag_request_id],
         documentation_uri_template=PROBLEM_TYPE_URI,
     )
     add_exception_handler(app, handler, generic_swagger_defaults=False)
+    app.add_middleware(ErrorBoundaryMiddleware, handler=handler)
 
 
 async def send_problem(send: Any, problem: Problem) -> None:

@@ -6,30 +6,20 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-
-def _no_nul(value: Any) -> Any:
-    if isinstance(value, str) and "\x00" in value:
-        raise ValueError("must not contain a NUL character")
-    if isinstance(value, list | tuple | set):
-        for item in value:
-            _no_nul(item)
-    if isinstance(value, dict):
-        for key, item in value.items():
-            _no_nul(key)
-            _no_nul(item)
-    return value
+from shared.types import refuse_nul
 
 
 class Schema(BaseModel):
     """Request bodies: unknown fields refused, surrounding whitespace stripped from strings, NUL
-    characters (which PostgreSQL text cannot hold) refused as the field's error."""
+    characters (which PostgreSQL text cannot hold) refused as the field's error, in nested lists and
+    dicts too (`shared.types.refuse_nul`; the field types in `shared.types` check the rest)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     @field_validator("*", mode="after")
     @classmethod
     def _refuse_nul(cls, value: Any) -> Any:
-        return _no_nul(value)
+        return refuse_nul(value)
 
 
 class ReadSchema(BaseModel):

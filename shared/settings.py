@@ -19,6 +19,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEVELOPMENT_JWT_KEY = "iro-development-signing-key-not-for-production-use-0001"
 DEVELOPMENT_AUDIENCE = "iro-platform"
 DEVELOPMENT_ISSUER = "iro-dev"
+# The fixed development key that signs list cursors (shared.pagination): refused in production.
+DEVELOPMENT_CURSOR_SECRET = "iro-development-cursor-secret-not-for-production-use-0001"
 
 
 def _env(name: str) -> Any:
@@ -48,6 +50,18 @@ class CommonSettings(BaseSettings):
         description="Where `iro serve` keeps the embedded database and its lock file.",
     )
     db_pool_size: int = Field(10, ge=1, validation_alias=_env("IRO_DB_POOL_SIZE"))
+    db_pool_timeout: float = Field(
+        5,
+        gt=0,
+        validation_alias=_env("IRO_DB_POOL_TIMEOUT"),
+        description="Seconds a request waits for a pooled connection before a 503.",
+    )
+    db_connect_timeout: float = Field(
+        5,
+        gt=0,
+        validation_alias=_env("IRO_DB_CONNECT_TIMEOUT"),
+        description="Seconds to wait when opening a database connection before a 503.",
+    )
     db_role_prefix: str = Field(
         "iro",
         pattern=r"^[a-z][a-z0-9_]{0,40}$",
@@ -70,6 +84,11 @@ class CommonSettings(BaseSettings):
         None,
         validation_alias=_env("IRO_JWT_DEV_KEY"),
         description="Development HS256 key; unset: the fixed development key. Refused in production.",
+    )
+    cursor_secret: SecretStr = Field(
+        SecretStr(DEVELOPMENT_CURSOR_SECRET),
+        validation_alias=_env("IRO_CURSOR_SECRET"),
+        description="HMAC key that signs list cursors; a fixed development key unless set. Production needs its own.",
     )
     jwt_audience: str = Field(DEVELOPMENT_AUDIENCE, validation_alias=_env("IRO_JWT_AUDIENCE"))
     jwt_issuer: str = Field(DEVELOPMENT_ISSUER, validation_alias=_env("IRO_JWT_ISSUER"))
@@ -112,6 +131,10 @@ class CommonSettings(BaseSettings):
                 raise ValueError("IRO_ENV=production needs IRO_OIDC_JWKS_URL (the OIDC provider's JWKS)")
             if self.jwt_issuer == DEVELOPMENT_ISSUER or self.jwt_audience == DEVELOPMENT_AUDIENCE:
                 raise ValueError("IRO_ENV=production needs IRO_JWT_ISSUER and IRO_JWT_AUDIENCE of your own")
+            if self.cursor_secret.get_secret_value() == DEVELOPMENT_CURSOR_SECRET:
+                raise ValueError("IRO_ENV=production needs IRO_CURSOR_SECRET of your own (it signs list cursors)")
+            if len(self.cursor_secret.get_secret_value()) < 32:
+                raise ValueError("IRO_CURSOR_SECRET must be at least 32 characters")
         return self
 
     @property

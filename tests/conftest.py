@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from shared import auth, db, migrate
@@ -82,7 +82,8 @@ def bind_app_to_session(app: FastAPI, session: AsyncSession, lock: asyncio.Lock 
     With `lock`, requests take turns with the session (one session cannot serve two at once), for
     apps that a composed view calls concurrently."""
 
-    async def _session() -> AsyncIterator[AsyncSession]:
+    async def _session(request: Request) -> AsyncIterator[AsyncSession]:
+        db.use_session(request, session)
         if lock is None:
             yield session
             return

@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.escalations import consumers, rules
 from services.escalations.models import Commendation
 from services.escalations.schemas import CommendationCreate
-from services.escalations.service import SERVICE, check_cursor
+from services.escalations.service import SERVICE, check_cursor, footprint_iro
 from shared import footprint
+from shared.auth import Principal
 from shared.errors import NotFound
 from shared.footprint.consumer import Consumer
 from shared.pagination import PageParams, paginate
@@ -28,6 +29,7 @@ async def record_commendation(
     body: CommendationCreate,
     today: dt.date,
     actor: footprint.Actor,
+    principal: Principal,
     consumer: Consumer | None,
 ) -> Commendation:
     """Record good practice, for a child or a team; `commendation.recorded` on the footprint."""
@@ -52,7 +54,7 @@ async def record_commendation(
         payload={"commendation_id": commendation.id, "team": commendation.team, "raised_on": commendation.raised_on},
         service=SERVICE,
         child_id=commendation.child_id,
-        iro_id=await consumers.footprint_iro(session, actor.sub, actor.role, commendation.child_id),
+        iro_id=await footprint_iro(session, principal, commendation.child_id),
     )
     return commendation
 

@@ -76,20 +76,6 @@ async def remember(session: AsyncSession, event: Row[Any]) -> None:
             known.iro_id = uuid.UUID(str(payload["iro_id"]))
 
 
-async def footprint_iro(
-    session: AsyncSession, actor_sub: str, actor_role: str, child_id: uuid.UUID | None
-) -> uuid.UUID | None:
-    """Whose footprint an event is (DESIGN 3): the acting IRO (matched by the token subject's email),
-    else the IRO allocated to the child."""
-    if actor_role == "iro":
-        acting = await session.scalar(select(KnownIro.id).where(KnownIro.email == actor_sub.lower()))
-        if acting is not None:
-            return acting
-    if child_id is None:
-        return None
-    return await session.scalar(select(KnownChild.iro_id).where(KnownChild.id == child_id))
-
-
 def children_consumer_hook(settings: CommonSettings) -> Any:
     """A lifespan hook: build the consumer on the app's engine, keep it on `app.state`, run it."""
 

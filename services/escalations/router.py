@@ -29,21 +29,25 @@ from services.escalations.schemas import (
 from shared import footprint, reference
 from shared.auth import Principal, require_roles
 from shared.clock import today
-from shared.db import get_session
+from shared.db import UnitOfWork, get_session
 from shared.footprint.consumer import Consumer
 from shared.pagination import Page, PageParams
+from shared.types import Date, Line
 
-router = APIRouter(prefix="/v1", tags=["escalations"])
+router = APIRouter(prefix="/v1", tags=["escalations"], route_class=UnitOfWork)
 
 READ = require_roles("iro", "manager", "auditor", "admin")
 WRITE = require_roles("iro", "manager", "admin")
+# The configured ladder and categories are reference lists: the gateway's GET /v1/reference/{list}
+# reads them with the caller's token, and every role may read those (CONTRACT.md).
+REFERENCE = require_roles("iro", "manager", "auditor", "integration", "admin")
 
 Session = Annotated[AsyncSession, Depends(get_session)]
 Today = Annotated[dt.date, Depends(today)]
 Reader = Annotated[Principal, Depends(READ)]
 Writer = Annotated[Principal, Depends(WRITE)]
 EscalationId = Annotated[uuid.UUID, Path(description="The escalation's id.")]
-Filter = Annotated[str | None, Query(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
+Filter = Annotated[Line | None, Query()]
 
 
 def policy(request: Request) -> service.Policy:
@@ -80,9 +84,9 @@ async def raise_escalation(
     children or the whole service. 422 for an unknown category, a scope that does not fit the
     child ids, an unknown child or a date in the future."""
     escalation = await service.raise_escalation(
-        session, body=body, policy=config, today=on, actor=_actor(request, principal), consumer=_consumer(request)
-    )
-    await session.commit()
+        session, body=body, policy=config, today=on, actor=_actor(request, principal), principal=principal,
+        consumer=_consumer(request),
+    )  # fmt: skip
     response.headers["Location"] = f"/v1/escalations/{escalation.id}"
     return service.read(escalation, today=on, ladder=config.ladder)
 
@@ -126,7 +130,6 @@ async def get_escalation(
 
 
 async def _answer(session: AsyncSession, escalation: Escalation, config: service.Policy, on: dt.date) -> EscalationRead:
-    await session.commit()
     return service.read(escalation, today=on, ladder=config.ladder)
 
 
@@ -142,7 +145,7 @@ async def respond(
 ) -> EscalationRead:
     """The current stage's response (once per stage). 409 when already answered or closed."""
     escalation = await service.respond(
-        session, escalation_id=escalation_id, body=body, today=on, actor=_actor(request, principal)
+        session, escalation_id=escalation_id, body=body, today=on, actor=_actor(request, principal), principal=principal
     )
     return await _answer(session, escalation, config, on)
 
@@ -167,6 +170,7 @@ async def escalate(
         policy=config,
         today=on,
         actor=_actor(request, principal),
+        principal=principal,
     )
     return await _answer(session, escalation, config, on)
 
@@ -177,7 +181,7 @@ async def _close(
 ) -> EscalationRead:  # fmt: skip
     escalation = await service.close(
         session, escalation_id=escalation_id, status=status, on=on, outcome=text, policy=config, today=today_,
-        actor=_actor(request, principal),
+        actor=_actor(request, principal), principal=principal,
     )  # fmt: skip
     return await _answer(session, escalation, config, today_)
 
@@ -216,7 +220,7 @@ async def refer_to_cafcass(
 
 
 @router.get("/escalation-stages", response_model=Page[LadderStageRead])
-async def escalation_stages(_: Reader, config: Configured) -> Page[LadderStageRead]:
+async def escalation_stages(_: Annotated[Principal, Depends(REFERENCE)], config: Configured) -> Page[LadderStageRead]:
     """The configured ladder: stage 0 (informal alert) to the last formal stage."""
     items = [
         LadderStageRead(stage=s.stage, name=s.name, response_working_days=s.response_working_days)
@@ -226,7 +230,7 @@ async def escalation_stages(_: Reader, config: Configured) -> Page[LadderStageRe
 
 
 @router.get("/escalation-categories", response_model=Page[CategoryRead])
-async def escalation_categories(_: Reader, config: Configured) -> Page[CategoryRead]:
+async def escalation_categories(_: Annotated[Principal, Depends(REFERENCE)], config: Configured) -> Page[CategoryRead]:
     """The configured categories, with the reference list's label where it has one."""
     labels = reference.labels("escalation_categories")
     return Page(items=[CategoryRead(key=key, label=labels.get(key)) for key in config.categories], next_cursor=None)
@@ -246,9 +250,8 @@ async def record_commendation(
 ) -> CommendationRead:
     """Good practice, for a child (optional) or a team. 422 for an unknown child or a future date."""
     commendation = await commendations.record_commendation(
-        session, body=body, today=on, actor=_actor(request, principal), consumer=_consumer(request)
+        session, body=body, today=on, actor=_actor(request, principal), principal=principal, consumer=_consumer(request)
     )
-    await session.commit()
     response.headers["Location"] = f"/v1/commendations/{commendation.id}"
     return CommendationRead.model_validate(commendation)
 
@@ -260,8 +263,8 @@ async def list_commendations(
     page: Annotated[PageParams, Depends()],
     child_id: uuid.UUID | None = None,
     team: Filter = None,
-    raised_from: Annotated[dt.date | None, Query(alias="from")] = None,
-    raised_to: Annotated[dt.date | None, Query(alias="to")] = None,
+    raised_from: Annotated[Date | None, Query(alias="from")] = None,
+    raised_to: Annotated[Date | None, Query(alias="to")] = None,
 ) -> Page[CommendationRead]:
     """Commendations, oldest raised first, by child, team or raised date."""
     rows, cursor = await commendations.list_commendations(
@@ -289,8 +292,8 @@ async def escalation_statistics(
     _: Reader,
     config: Configured,
     on: Today,
-    period_from: Annotated[dt.date, Query(alias="from", description="First raised date of the period.")],
-    period_to: Annotated[dt.date, Query(alias="to", description="Last raised date of the period (inclusive).")],
+    period_from: Annotated[Date, Query(alias="from", description="First raised date of the period.")],
+    period_to: Annotated[Date, Query(alias="to", description="Last raised date of the period (inclusive).")],
 ) -> EscalationStats:
     """The period's escalations (definitions: docs/escalations.md)."""
     return await stats.escalation_stats(session, period_from=period_from, period_to=period_to, today=on, policy=config)

@@ -14,11 +14,12 @@ import datetime as dt
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from shared import reference
 from shared.calendar import WorkingCalendar
 from shared.errors import Conflict, InvalidField
+from shared.logic import PYTHON, Logic
 
 __all__ = [
     "ACTIONS",
@@ -240,9 +241,11 @@ def response_due_on(calendar: WorkingCalendar, entered_on: dt.date, stage: Stage
     return calendar.add_working_days(entered_on, stage.response_working_days)
 
 
-def is_stage_overdue(*, is_open: bool, responded: bool, response_due_on: dt.date, today: dt.date) -> bool:
-    """Overdue: unanswered, the escalation open, and today after the due day (brief 2.4)."""
-    return is_open and not responded and today > response_due_on
+def is_stage_overdue(*, is_open: Any, responded: Any, response_due_on: Any, today: Any, logic: Logic = PYTHON) -> Any:
+    """Overdue: unanswered, the escalation open, and today after the due day (brief 2.4: "unanswered
+    stages go overdue"). The one rule: the read model calls it with values, the `overdue` filter and
+    `overdue_now` with columns (`logic.SQL`)."""
+    return logic.all(is_open, logic.not_(responded), logic.before(response_due_on, today))
 
 
 def working_days_to_resolution(calendar: WorkingCalendar, raised_on: dt.date, resolved_on: dt.date) -> int:
@@ -282,10 +285,11 @@ def current_response_due_on(state: EscalationState, ladder: Ladder, calendar: Wo
 
 
 def is_overdue(state: EscalationState, response_due_on: dt.date, today: dt.date) -> bool:
-    """Whether the current stage is overdue as of `today` (the due day itself is not)."""
-    return is_stage_overdue(
+    """Whether the current stage is overdue as of `today` (the due day itself is not; brief 2.4)."""
+    overdue: bool = is_stage_overdue(
         is_open=state.is_open, responded=state.responded, response_due_on=response_due_on, today=today
     )
+    return overdue
 
 
 def allowed_actions(state: EscalationState, ladder: Ladder) -> frozenset[Action]:

@@ -4,74 +4,139 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import ConfigDict, Field
 
 from services.escalations.rules import Kind, Scope
 from shared.schemas import ReadSchema, Schema
+from shared.types import Date, Line, Text
 
 MAX_CHILDREN = 500
-
-
-def _no_nul(value: str) -> str:
-    # PostgreSQL text cannot hold NUL: refuse it here rather than fail in the database.
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    return value
-
-
-Line = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_no_nul)]
-"""A short text: a team, a responder's name, a category key (blank after stripping is refused)."""
-
-Text = Annotated[str, Field(min_length=1, max_length=20_000), AfterValidator(_no_nul)]
-"""A free text: a summary, a response, a reason, an outcome."""
 
 
 # --- Requests -----------------------------------------------------------------------------------
 
 
 class EscalationCreate(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "kind": "formal",
+                    "scope": "child",
+                    "child_ids": ["3f6b2c1e-8d4a-4b7e-9c2f-5a1d0e7b6c43"],
+                    "category": "care_plan_not_completed",
+                    "team": "Children in Care Team 2",
+                    "summary": "The care plan has not been updated since the placement move.",
+                    "raised_on": "2025-12-01",
+                },
+                {
+                    "kind": "alert",
+                    "scope": "service",
+                    "child_ids": [],
+                    "category": "social_worker_availability",
+                    "team": "Children in Care Team 1",
+                    "summary": "Three children have had no allocated social worker for a month.",
+                    "raised_on": "2025-12-01",
+                },
+            ]
+        }
+    )
+
     kind: Kind = Field(description="`alert` (informal, stage 0) or `formal` (stage 1).")
     scope: Scope = Field(description="`child` (one child), `children` (two or more), `service` (none named).")
     child_ids: list[uuid.UUID] = Field(default_factory=list, max_length=MAX_CHILDREN)
     category: Line = Field(description="A key of the configured categories (GET /v1/escalation-categories).")
     team: Line
     summary: Text
-    raised_on: dt.date
+    raised_on: Date
 
 
 class ResponseCreate(Schema):
-    responded_on: dt.date
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "responded_on": "2025-12-08",
+                    "responder": "Jo Bloggs, Team Manager",
+                    "text": "The updated care plan will be shared by 15 December.",
+                }
+            ]
+        }
+    )
+
+    responded_on: Date
     responder: Line = Field(description="Who answered: the stage's addressee.")
     text: Text
 
 
 class EscalateRequest(Schema):
-    escalated_on: dt.date
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"escalated_on": "2025-12-16", "reason": "No updated care plan within 10 working days."}]
+        }
+    )
+
+    escalated_on: Date
     reason: Text
 
 
 class ResolveRequest(Schema):
-    resolved_on: dt.date
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"resolved_on": "2026-01-05", "outcome": "The updated care plan was shared and agreed."}]
+        }
+    )
+
+    resolved_on: Date
     outcome: Text
 
 
 class WithdrawRequest(Schema):
-    withdrawn_on: dt.date
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"withdrawn_on": "2025-12-03", "reason": "Raised in error: the plan was already uploaded."}]
+        }
+    )
+
+    withdrawn_on: Date
     reason: Text
 
 
 class CafcassReferralRequest(Schema):
-    referred_on: dt.date
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "referred_on": "2026-02-02",
+                    "reason": "The local authority has not acted on the care plan despite escalation to the Director.",
+                }
+            ]
+        }
+    )
+
+    referred_on: Date
     reason: Text
 
 
 class CommendationCreate(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "child_id": "3f6b2c1e-8d4a-4b7e-9c2f-5a1d0e7b6c43",
+                    "team": "Fostering Team",
+                    "summary": "The carers supported Sam to chair part of the review.",
+                    "raised_on": "2025-11-28",
+                }
+            ]
+        }
+    )
+
     child_id: uuid.UUID | None = None
     team: Line
     summary: Text
-    raised_on: dt.date
+    raised_on: Date
 
 
 # --- Responses ----------------------------------------------------------------------------------
@@ -167,6 +232,7 @@ class EscalationStats(ReadSchema):
     resolved_at_stage_1: int
     resolved_at_stage_1_pct: float | None
     median_working_days_to_resolution: float | None
-    overdue_now: int
+    overdue_now: int = Field(description="Open escalations overdue as of `as_of` (today), whatever the period.")
+    as_of: dt.date = Field(description="The day `overdue_now` is judged as of: today.")
     cafcass_referrals: int
     children_with_repeat_escalations: int = Field(description="Children named in two or more escalations raised.")

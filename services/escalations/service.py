@@ -13,11 +13,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, not_, select
+from sqlalchemy import Select, exists, not_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.escalations import consumers, rules
-from services.escalations.models import Escalation, EscalationChild, EscalationStage
+from services.escalations.models import Escalation, EscalationChild, EscalationStage, KnownChild
 from services.escalations.rules import Ladder, Status
 from services.escalations.schemas import (
     EscalationCreate,
@@ -25,11 +25,12 @@ from services.escalations.schemas import (
     ResponseCreate,
     StageRead,
 )
-from shared import footprint
+from shared import author, footprint, logic
+from shared.auth import Principal
 from shared.calendar import WorkingCalendar
 from shared.errors import InvalidField, NotFound
 from shared.footprint.consumer import Consumer
-from shared.pagination import PageParams, decode_cursor, paginate
+from shared.pagination import PageParams, paginate
 
 SERVICE = "escalations"
 
@@ -124,24 +125,28 @@ async def get_escalation(session: AsyncSession, *, escalation_id: uuid.UUID, for
 
 
 def overdue_condition(today: dt.date) -> Any:
-    """SQL: open, and the current stage unanswered past its due day, as of `today`."""
-    return and_(
-        Escalation.status == Status.OPEN.value,
-        exists().where(
-            EscalationStage.escalation_id == Escalation.id,
-            EscalationStage.stage == Escalation.stage,
-            EscalationStage.responded_on.is_(None),
-            EscalationStage.response_due_on < today,
+    """SQL for `rules.is_stage_overdue` of the current stage as of `today`: the `overdue` filter and
+    `overdue_now` count exactly the escalations whose read `overdue` is true."""
+    stage = EscalationStage
+    return exists().where(
+        stage.escalation_id == Escalation.id,
+        stage.stage == Escalation.stage,
+        rules.is_stage_overdue(
+            is_open=Escalation.status == Status.OPEN.value,
+            responded=stage.responded_on.is_not(None),
+            response_due_on=stage.response_due_on,
+            today=today,
+            logic=logic.SQL,
         ),
     )
 
 
 def check_cursor(params: PageParams, *types: type) -> None:
     """422 for a cursor whose values are not of the key columns' types (it was not one we gave out)."""
-    if params.cursor is None:
+    values = params.after  # signature and list already checked by PageParams
+    if values is None:
         return
-    values = decode_cursor(params.cursor, len(types))
-    if not all(type(value) is kind for value, kind in zip(values, types, strict=True)):
+    if len(values) != len(types) or not all(type(value) is kind for value, kind in zip(values, types, strict=True)):
         raise InvalidField(("query", "cursor"), "The cursor is not one this API gave out.")
 
 
@@ -200,14 +205,35 @@ def _payload(escalation: Escalation, **extra: Any) -> dict[str, Any]:
     }
 
 
+async def footprint_iro(session: AsyncSession, principal: Principal, child_id: uuid.UUID | None) -> uuid.UUID | None:
+    """Whose footprint an event is (DESIGN 3; `shared.author.author_iro`): the IRO the token
+    identifies when an IRO acts, else the IRO allocated to the child (as this service learnt it)."""
+
+    async def acting() -> uuid.UUID | None:
+        return await author.registered_iro(session, principal.iro_identity)
+
+    async def allocated() -> uuid.UUID | None:
+        if child_id is None:
+            return None
+        return await session.scalar(select(KnownChild.iro_id).where(KnownChild.id == child_id))
+
+    return await author.author_iro(principal, acting=acting, allocated=allocated)
+
+
 async def _record(
-    session: AsyncSession, escalation: Escalation, *, type: str, actor: footprint.Actor, payload: dict[str, Any]
+    session: AsyncSession,
+    escalation: Escalation,
+    *,
+    type: str,
+    actor: footprint.Actor,
+    principal: Principal,
+    payload: dict[str, Any],
 ) -> None:
     """One event per child named, or one without a child for a service-wide escalation."""
     await session.flush()
     subject = footprint.Subject("escalation", escalation.id)
     for child_id in escalation.child_ids or [None]:
-        iro_id = await consumers.footprint_iro(session, actor.sub, actor.role, child_id)
+        iro_id = await footprint_iro(session, principal, child_id)
         await footprint.append(
             session, type=type, actor=actor, subject=subject, payload=payload, service=SERVICE, child_id=child_id,
             iro_id=iro_id,
@@ -224,6 +250,7 @@ async def raise_escalation(
     policy: Policy,
     today: dt.date,
     actor: footprint.Actor,
+    principal: Principal,
     consumer: Consumer | None,
 ) -> Escalation:
     """Raise an alert (stage 0) or a formal escalation (stage 1), with its first response due day."""
@@ -254,12 +281,20 @@ async def raise_escalation(
         ],
     )
     session.add(escalation)
-    await _record(session, escalation, type="escalation.raised", actor=actor, payload=_payload(escalation))
+    await _record(
+        session, escalation, type="escalation.raised", actor=actor, principal=principal, payload=_payload(escalation)
+    )
     return escalation
 
 
 async def respond(
-    session: AsyncSession, *, escalation_id: uuid.UUID, body: ResponseCreate, today: dt.date, actor: footprint.Actor
+    session: AsyncSession,
+    *,
+    escalation_id: uuid.UUID,
+    body: ResponseCreate,
+    today: dt.date,
+    actor: footprint.Actor,
+    principal: Principal,
 ) -> Escalation:
     """Record the addressee's response to the current stage (once per stage)."""
     escalation = await get_escalation(session, escalation_id=escalation_id, for_update=True)
@@ -271,7 +306,7 @@ async def respond(
     payload = _payload(
         escalation, responded_on=body.responded_on, responded_in_time=body.responded_on <= current.response_due_on
     )
-    await _record(session, escalation, type="escalation.responded", actor=actor, payload=payload)
+    await _record(session, escalation, type="escalation.responded", actor=actor, principal=principal, payload=payload)
     return escalation
 
 
@@ -284,6 +319,7 @@ async def escalate(
     policy: Policy,
     today: dt.date,
     actor: footprint.Actor,
+    principal: Principal,
 ) -> Escalation:
     """Move to the next stage of the ladder; an alert becomes a formal escalation at stage 1."""
     escalation = await get_escalation(session, escalation_id=escalation_id, for_update=True)
@@ -303,7 +339,7 @@ async def escalate(
     )
     escalation.stage = state.stage
     payload = _payload(escalation, from_stage=before, escalated_on=escalated_on)
-    await _record(session, escalation, type="escalation.escalated", actor=actor, payload=payload)
+    await _record(session, escalation, type="escalation.escalated", actor=actor, principal=principal, payload=payload)
     return escalation
 
 
@@ -324,6 +360,7 @@ async def close(
     policy: Policy,
     today: dt.date,
     actor: footprint.Actor,
+    principal: Principal,
 ) -> Escalation:
     """Resolve, withdraw or refer to Cafcass, from any open stage; `outcome` is the outcome or reason."""
     rule, event_type, date_field = _CLOSERS[status]
@@ -336,5 +373,5 @@ async def close(
     escalation.outcome = outcome
     working_days = rules.working_days_to_resolution(policy.calendar, escalation.raised_on, on)
     payload = _payload(escalation, **{date_field: on, "working_days_open": working_days})
-    await _record(session, escalation, type=event_type, actor=actor, payload=payload)
+    await _record(session, escalation, type=event_type, actor=actor, principal=principal, payload=payload)
     return escalation

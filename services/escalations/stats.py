@@ -142,6 +142,7 @@ async def escalation_stats(
         resolved_at_stage_1_pct=None if resolution.pct is None else float(resolution.pct),
         median_working_days_to_resolution=float(statistics.median(working_days)) if working_days else None,
         overdue_now=int(overdue_now or 0),
+        as_of=today,
         cafcass_referrals=int(cafcass or 0),
         children_with_repeat_escalations=int(repeat_children or 0),
     )

@@ -1,12 +1,24 @@
-"""Where each `/v1` path goes and who may call it (CONTRACT.md: routing and the role matrix).
+"""Where each `/v1` path goes, which methods it takes, and who may call it (CONTRACT.md: routing,
+"The wrong method on a known path is 405 with `Allow`", and the role matrix).
 
-Pure: no I/O. The proxy consults `route` for the service and `allowed_roles` at the door; the
-services check again (defence in depth).
+Pure: no I/O. Two sources, one answer:
+
+- `ROUTES`, a static table of path prefixes, routes a request when its service's OpenAPI document
+  has not been fetched (the service was down at start-up): the caller then gets the service's 502,
+  not a 404. `unrouted(documents)` names any documented path the table misses; a test runs it
+  against every service's document, and the gateway logs it when it fetches them.
+- `PathTable.from_documents(...)`, built from the services' OpenAPI documents the gateway fetches,
+  routes every path a service documents to that service (so a documented path is reachable even if
+  the static table lags) and knows each path's methods (so the gateway answers 405 with `Allow`).
+
+The proxy asks `allowed_roles` at the door; the services check again (defence in depth).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 READERS = frozenset({"iro", "manager", "auditor", "admin"})
 WRITERS = frozenset({"iro", "manager", "admin"})
@@ -22,6 +34,7 @@ ROUTES: dict[tuple[str, ...], str] = {
     ("stats", "caseloads"): "reviews",
     ("escalations",): "escalations",
     ("escalation-stages",): "escalations",
+    ("escalation-categories",): "escalations",
     ("commendations",): "escalations",
     ("stats", "escalations"): "escalations",
     ("participation",): "participation",
@@ -35,6 +48,8 @@ ROUTES: dict[tuple[str, ...], str] = {
 
 SERVICES = ("reviews", "escalations", "participation")
 
+HTTP_METHODS = ("GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE")
+
 
 def segments(path: str) -> tuple[str, ...]:
     return tuple(part for part in path.split("/") if part)
@@ -44,11 +59,13 @@ def segments(path: str) -> tuple[str, ...]:
 class Route:
     service: str
     segments: tuple[str, ...]  # after /v1
+    methods: frozenset[str] | None = None  # what the path takes; None: not known (no document yet)
+    template: str | None = None  # the documented path, e.g. `/v1/children/{child_id}`
 
 
 def route(path: str) -> Route | None:
-    """The service behind a `/v1/...` path, by whole segments (`/v1/escalation-stages` is not
-    `/v1/escalations`); None for a path no service owns."""
+    """The service behind a `/v1/...` path by the static table, by whole segments
+    (`/v1/escalation-stages` is not `/v1/escalations`); None for a path no service owns."""
     parts = segments(path)
     if len(parts) < 2 or parts[0] != "v1":
         return None
@@ -60,14 +77,88 @@ def route(path: str) -> Route | None:
     return None
 
 
+def is_parameter(segment: str) -> bool:
+    return segment.startswith("{") and segment.endswith("}")
+
+
+@dataclass(frozen=True)
+class Template:
+    path: str
+    service: str
+    parts: tuple[str, ...]  # all segments, `{name}` for a parameter
+    methods: frozenset[str]
+
+    def matches(self, parts: tuple[str, ...]) -> bool:
+        return len(parts) == len(self.parts) and all(
+            is_parameter(mine) or mine == theirs for mine, theirs in zip(self.parts, parts, strict=True)
+        )
+
+    @property
+    def specificity(self) -> tuple[bool, ...]:
+        """Literal segments before parameters, left to right (`/x/export` beats `/x/{id}`)."""
+        return tuple(not is_parameter(part) for part in self.parts)
+
+
+def documented_methods(operations: Mapping[str, Any]) -> frozenset[str]:
+    return frozenset(method.upper() for method in operations if method.upper() in HTTP_METHODS)
+
+
+@dataclass(frozen=True)
+class PathTable:
+    """Every `/v1` path the services document, with its service and methods."""
+
+    templates: tuple[Template, ...]
+
+    @classmethod
+    def from_documents(cls, documents: Mapping[str, Mapping[str, Any]]) -> PathTable:
+        templates = [
+            Template(path=path, service=service, parts=segments(path), methods=documented_methods(operations))
+            for service, document in documents.items()
+            for path, operations in document.get("paths", {}).items()
+            if path.startswith("/v1/")
+        ]
+        return cls(tuple(sorted(templates, key=lambda t: t.specificity, reverse=True)))
+
+    def find(self, path: str) -> Route | None:
+        parts = segments(path)
+        for template in self.templates:  # most specific first
+            if template.matches(parts):
+                return Route(template.service, parts[1:], methods=template.methods, template=template.path)
+        return None
+
+
+def resolve(path: str, table: PathTable) -> Route | None:
+    """A documented path (with its methods), else the static table's service (methods unknown: the
+    service answers), else None."""
+    return table.find(path) or route(path)
+
+
+def unrouted(documents: Mapping[str, Mapping[str, Any]]) -> list[tuple[str, str]]:
+    """`(service, path)` for each documented `/v1` path the static table sends elsewhere or nowhere."""
+    wrong = []
+    for service, document in documents.items():
+        for path in document.get("paths", {}):
+            if path.startswith("/v1/"):
+                target = route(path)
+                if target is None or target.service != service:
+                    wrong.append((service, path))
+    return wrong
+
+
+def allow_header(methods: Iterable[str]) -> str:
+    return ", ".join(sorted(methods))
+
+
 def allowed_roles(method: str, target: Route) -> frozenset[str]:
-    """The roles that may call a proxied path. At the gateway the integration role reaches only the
-    events and inbox paths, so it appears nowhere here."""
+    """The roles that may call a proxied path (CONTRACT.md "Who may do what"). At the gateway the
+    integration role reaches only the events and inbox paths, so it appears nowhere here."""
     if method in ("GET", "HEAD", "OPTIONS"):
         return READERS
-    first = target.segments[0]
-    if first == "iros":
+    parts = target.segments
+    if parts[0] == "iros" and len(parts) == 3 and parts[2] == "calendar-feed":
+        return WRITERS  # an IRO their own feed only: the service checks the id against the token
+    if parts[0] == "iros":
         return MANAGERS
-    if first == "children" and len(target.segments) == 3 and target.segments[2] == "iro":
+    if parts[0] == "children" and len(parts) == 3 and parts[2] == "iro":
         return MANAGERS
     return WRITERS

@@ -17,6 +17,8 @@ from fastapi import FastAPI
 from services.gateway.access import SERVICES
 from services.gateway.settings import Settings
 
+KEEPALIVE_SECONDS = 4.0
+
 
 class ServiceDown(Exception):
     """The service refused the connection (502) or did not answer in time (504)."""
@@ -39,7 +41,9 @@ class ServiceClient:
         self.name = name
         self.base_url = base_url.rstrip("/")
         self.session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=settings.max_connections, keepalive_timeout=30),
+            # Idle pooled connections are dropped before uvicorn's own keep-alive timeout (5 s by
+            # default) closes them, so the gateway never sends on a connection the service closed.
+            connector=aiohttp.TCPConnector(limit=settings.max_connections, keepalive_timeout=KEEPALIVE_SECONDS),
             timeout=aiohttp.ClientTimeout(total=settings.service_timeout, connect=settings.connect_timeout),
             auto_decompress=False,  # pass bodies through as the service sent them
             skip_auto_headers=("User-Agent",),
@@ -70,13 +74,23 @@ class ServiceClient:
     async def open(
         self, method: str, path_and_query: str, *, headers: list[tuple[str, str]], body: AsyncIterator[bytes] | None
     ) -> aiohttp.ClientResponse:
-        """Start a request whose answer is streamed back; the caller releases the response."""
-        try:
-            return await self.session.request(method, f"{self.base_url}{path_and_query}", headers=headers, data=body)
-        except TimeoutError:
-            raise ServiceDown(self.name, timed_out=True) from None
-        except aiohttp.ClientError:
-            raise ServiceDown(self.name, timed_out=False) from None
+        """Start a request whose answer is streamed back; the caller releases the response.
+
+        A request without a body that finds its pooled connection closed by the service
+        (`ServerDisconnectedError` before any answer) is sent once more on a new connection: a
+        keep-alive race is not the service being down. A body already streamed cannot be re-sent."""
+        url = f"{self.base_url}{path_and_query}"
+        for attempt in (1, 2):
+            try:
+                return await self.session.request(method, url, headers=headers, data=body)
+            except TimeoutError:
+                raise ServiceDown(self.name, timed_out=True) from None
+            except aiohttp.ServerDisconnectedError:
+                if body is not None or attempt == 2:
+                    raise ServiceDown(self.name, timed_out=False) from None
+            except aiohttp.ClientError:
+                raise ServiceDown(self.name, timed_out=False) from None
+        raise AssertionError("unreachable")
 
     async def close(self) -> None:
         await self.session.close()

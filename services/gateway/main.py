@@ -6,14 +6,12 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 
-from services.gateway import access, clients, openapi, proxy
-from services.gateway.routes import footprint, views
+from services.gateway import access, clients, cors, openapi, proxy
+from services.gateway.routes import footprint, reference, views
 from services.gateway.settings import Settings
 from shared import db, logs
 from shared.app import build_app
-from shared.requestid import HEADER as REQUEST_ID
 
 DESCRIPTION = """The one door of the IRO Footprint Platform: auth, the services' APIs, the child
 overview, the worklist, the auditors' footprint API.
@@ -31,7 +29,7 @@ async def audit_engine(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     assert settings.database_url
     role = settings.db_role("auditor") if settings.db_use_service_roles else None
-    engine = db.create_engine(settings.database_url, pool_size=settings.db_pool_size, role=role)
+    engine = db.engine_for(settings, role=role)
     app.state.audit_engine = engine
     app.state.audit_sessions = db.session_factory(engine)
     try:
@@ -65,18 +63,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         service="gateway",
         title="IRO Footprint Platform",
         description=DESCRIPTION,
-        routers=[footprint.router, views.router, proxy.router],  # the proxy's catch-all last
+        routers=[footprint.router, views.router, reference.router, proxy.router],  # the proxy's catch-all last
         hooks=[audit_engine, clients.lifespan_clients, service_documents],
         readiness_checks={name: service_ready(name) for name in access.SERVICES},
     )
     app.state.audit_sessions = None
     openapi.install(app)
     app.add_middleware(openapi.RefreshMiddleware)
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=list(settings.cors_origins),
-        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", REQUEST_ID, "Accept"],
-        expose_headers=[REQUEST_ID, "Idempotent-Replayed"],
-    )
+    cors.install(app, settings)
     return app

@@ -1,5 +1,6 @@
 """One OpenAPI document for the whole platform: the gateway's own paths plus every service's `/v1`
-paths, fetched from the services over HTTP (at start-up, and again while one was missing)."""
+paths, fetched from the services over HTTP (at start-up, and again while one was missing), completed
+by `shared.openapi` (problem responses, `Idempotency-Key`; 502 and 504 on the proxied paths)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from fastapi.openapi.utils import get_openapi
 
 from services.gateway.access import SERVICES
 from services.gateway.clients import ServiceClient, ServiceDown
+from shared import openapi as shared_openapi
 
 logger = logging.getLogger("iro.gateway.openapi")
 
@@ -96,11 +98,16 @@ def install(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            own = get_openapi(
-                title=app.title, version=app.version, description=app.description, routes=app.routes,
-                tags=app.openapi_tags,
+            own = shared_openapi.complete(
+                get_openapi(
+                    title=app.title, version=app.version, description=app.description, routes=app.routes,
+                    tags=app.openapi_tags,
+                )
             )  # fmt: skip
-            app.openapi_schema = merge(own, app.state.service_openapi)
+            # The services' paths are answered behind the proxy: 502 and 504 as well.
+            app.openapi_schema = shared_openapi.complete(
+                merge(own, app.state.service_openapi), upstream=lambda path: path not in own["paths"]
+            )
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

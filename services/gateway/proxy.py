@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
-from fastapi import APIRouter, Request
+import fastapi.routing
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.background import BackgroundTask
+from starlette.routing import Match
 
 from services.gateway import access
 from services.gateway.clients import ServiceClient, ServiceDown
@@ -26,7 +29,8 @@ HOP_BY_HOP = frozenset(
      "transfer-encoding", "upgrade", "host"}
 )  # fmt: skip
 NOT_FROM_CLIENT = HOP_BY_HOP | {SOURCE_HEADER.lower(), "x-request-id", "content-length"}
-NOT_TO_CLIENT = HOP_BY_HOP | {"content-length", "x-request-id"}
+# `date` and `server`: the gateway's own server adds one of each; the service's would make two.
+NOT_TO_CLIENT = HOP_BY_HOP | {"content-length", "x-request-id", "date", "server"}
 
 
 class ServiceUnavailable(Problem):
@@ -40,18 +44,76 @@ class ServiceUnavailable(Problem):
         )
 
 
+class MethodNotAllowed(Problem):
+    """405 with `Allow`, the same type and title the services' own 405s have (Starlette's, through
+    fastapi-problem)."""
+
+    def __init__(self, method: str, path: str, methods: frozenset[str]) -> None:
+        allow = access.allow_header(methods)
+        super().__init__(
+            "Method Not Allowed",
+            type_="http-method-not-allowed",
+            status=405,
+            detail=f"{path} takes {allow}, not {method}.",
+            headers={"Allow": allow},
+        )
+
+
+def path_table(app: FastAPI) -> access.PathTable:
+    """The services' documented paths, rebuilt when another service's document has been fetched."""
+    documents = getattr(app.state, "service_openapi", {})
+    known = tuple(sorted(documents))
+    cached: tuple[tuple[str, ...], access.PathTable] | None = getattr(app.state, "path_table", None)
+    if cached is None or cached[0] != known:
+        for service, path in access.unrouted(documents):
+            logger.error("proxy: %s documents %s but access.ROUTES sends it elsewhere; add it there", service, path)
+        cached = (known, access.PathTable.from_documents(documents))
+        app.state.path_table = cached
+    return cached[1]
+
+
+def own_routes(app: FastAPI) -> list[Any]:
+    """The gateway's routes but the proxy, those of included routers too (FastAPI 0.16x wraps
+    those); listed once, as the routes are fixed once the app serves."""
+    routes: list[Any] | None = getattr(app.state, "own_routes", None)
+    if routes is None:
+        flatten = getattr(fastapi.routing, "iter_route_contexts", None)
+        every = flatten(app.router.routes) if flatten else app.router.routes
+        routes = [r for r in every if hasattr(r, "matches") and getattr(r, "endpoint", None) is not proxy]
+        app.state.own_routes = routes
+    return routes
+
+
+def own_methods(request: Request) -> frozenset[str]:
+    """The methods of the gateway's own routes on this path (the proxy is only reached with another)."""
+    methods: set[str] = set()
+    for candidate in own_routes(request.app):
+        match, _ = candidate.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= getattr(candidate, "methods", None) or set()
+    return frozenset(methods)
+
+
 def target_of(request: Request) -> access.Route:
-    target = access.route(request.url.path)
+    """The service behind the path; 404 for a path nobody serves, 405 with `Allow` for a method the
+    path does not take (before the token is looked at, as on the services themselves)."""
+    path = request.url.path
+    own = own_methods(request)
+    if own:
+        raise MethodNotAllowed(request.method, path, own)
+    target = access.resolve(path, path_table(request.app))
     if target is None:
-        raise NotFound(f"No route {request.url.path}.")
+        raise NotFound(f"No route {path}.")
+    if target.methods is not None and request.method not in target.methods:
+        raise MethodNotAllowed(request.method, path, target.methods)
     return target
 
 
 async def authorised(request: Request) -> access.Route:
     """The door: a good token with a role the matrix allows for this method and path. (Called
     directly rather than as a FastAPI dependency: this is the hot path of every proxied request.)"""
-    principal = await current_principal(request, await bearer_scheme(request))
     target = target_of(request)
+    principal = await current_principal(request, await bearer_scheme(request))
     allowed = access.allowed_roles(request.method, target)
     if not principal.has_any(allowed):
         needs, has = sorted(allowed), sorted(principal.roles)
@@ -93,7 +155,8 @@ async def forward(request: Request, target: access.Route) -> Response:
     return response
 
 
-PROXIED_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+# Every method, so that one a path does not take is answered here: 405 with the path's `Allow`.
+PROXIED_METHODS = list(access.HTTP_METHODS)
 
 
 @router.api_route("/v1/{path:path}", methods=PROXIED_METHODS, include_in_schema=False)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,9 +34,10 @@ from services.participation.schemas import (
 from services.participation.settings import Settings
 from shared.auth import Principal, require_roles
 from shared.clock import today
-from shared.db import get_session
+from shared.db import UnitOfWork, get_session
 from shared.footprint import SOURCE_HEADER, Actor, actor_for
 from shared.pagination import Page, PageParams
+from shared.types import Code, Date
 
 READERS = ("iro", "manager", "auditor", "admin")
 WRITERS = ("iro", "manager", "admin")
@@ -44,9 +46,10 @@ read = require_roles(*READERS)
 write = require_roles(*WRITERS)
 write_participation = require_roles(*WRITERS, "integration")
 
-router = APIRouter(prefix="/v1")
-FROM = Query(alias="from", description="First day of the period (inclusive).")
-TO = Query(alias="to", description="Last day of the period (inclusive).")
+router = APIRouter(prefix="/v1", route_class=UnitOfWork)
+# `Annotated[...]`, not `x: Date = Query(...)`: FastAPI drops a type's validators in that form.
+From = Annotated[Date, Query(alias="from", description="First day of the period (inclusive), YYYY-MM-DD.")]
+To = Annotated[Date, Query(alias="to", description="Last day of the period (inclusive), YYYY-MM-DD.")]
 
 
 def _actor(request: Request, principal: Principal) -> Actor:
@@ -71,8 +74,9 @@ async def put_participation(
 ) -> ParticipationOut:
     """Record (or replace) the review's participation code and how the child and parents took part.
     422 when the code contradicts the child's age on the review date; 404 for a review never held."""
-    record = await service.put_record(session, consumer_of(request.app), review_id, body, _actor(request, principal))
-    await session.commit()
+    record = await service.put_record(
+        session, consumer_of(request.app), review_id, body, _actor(request, principal), principal=principal
+    )
     return record
 
 
@@ -128,7 +132,6 @@ async def post_feedback(
         actor=_actor(request, principal),
         today=day,
     )
-    await session.commit()
     response.headers["Location"] = f"/v1/feedback/{form.id}"
     return FeedbackOut.model_validate(form)
 
@@ -137,9 +140,9 @@ async def post_feedback(
 async def list_feedback(
     child_id: uuid.UUID | None = None,
     review_id: uuid.UUID | None = None,
-    respondent: str | None = None,
-    received_from: dt.date | None = Query(None, alias="from", description="Received on or after."),
-    received_to: dt.date | None = Query(None, alias="to", description="Received on or before."),
+    respondent: Code | None = None,
+    received_from: Date | None = Query(None, alias="from", description="Received on or after."),
+    received_to: Date | None = Query(None, alias="to", description="Received on or before."),
     params: PageParams = Depends(),
     _: Principal = Depends(read),
     session: AsyncSession = Depends(get_session),
@@ -181,7 +184,6 @@ async def post_advocacy_referral(
     referral = await forms.create_referral(
         session, consumer_of(request.app), body, actor=_actor(request, principal), today=day
     )
-    await session.commit()
     response.headers["Location"] = f"/v1/advocacy-referrals/{referral.id}"
     return AdvocacyOut.model_validate(referral)
 
@@ -217,7 +219,6 @@ async def patch_advocacy_referral(
 ) -> AdvocacyOut:
     """Record the referral's outcome."""
     referral = await forms.record_outcome(session, referral_id, body, actor=_actor(request, principal), today=day)
-    await session.commit()
     return AdvocacyOut.model_validate(referral)
 
 
@@ -226,22 +227,23 @@ async def patch_advocacy_referral(
 
 @router.get("/stats/participation", response_model=ParticipationStats, tags=["stats"])
 async def participation_stats(
-    start: dt.date = FROM,
-    end: dt.date = TO,
-    age_on: dt.date | None = Query(None, description="Ages on this day instead of on each review date."),
+    start: From,
+    end: To,
+    age_on: Date | None = Query(None, description="Ages on this day instead of on each review date."),
     _: Principal = Depends(read),
     session: AsyncSession = Depends(get_session),
+    day: dt.date = Depends(today),
 ) -> ParticipationStats:
     """Held reviews in the period (by review date): counts by code and the participation rate of
-    children aged 4+, overall and by age."""
-    return await stats.participation_stats(session, start, end, age_on)
+    children aged 4+, overall and by age (ages on `age_on`, at the latest today)."""
+    return await stats.participation_stats(session, start, end, age_on, today=day)
 
 
 @router.get("/stats/feedback", response_model=FeedbackStats, tags=["stats"])
 async def feedback_stats(
     request: Request,
-    start: dt.date = FROM,
-    end: dt.date = TO,
+    start: From,
+    end: To,
     _: Principal = Depends(read),
     session: AsyncSession = Depends(get_session),
 ) -> FeedbackStats:
@@ -251,8 +253,8 @@ async def feedback_stats(
 
 @router.get("/stats/advocacy", response_model=AdvocacyStats, tags=["stats"])
 async def advocacy_stats(
-    start: dt.date = FROM,
-    end: dt.date = TO,
+    start: From,
+    end: To,
     _: Principal = Depends(read),
     session: AsyncSession = Depends(get_session),
 ) -> AdvocacyStats:

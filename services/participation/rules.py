@@ -91,8 +91,7 @@ def check_code(code: str, *, date_of_birth: date, review_date: date) -> str:
     if review_date < date_of_birth:
         raise InvalidField(
             ("body", "review_date"),
-            f"The review date {review_date.isoformat()} is before the child's date of birth "
-            f"{date_of_birth.isoformat()}.",
+            f"The review date {review_date.isoformat()} is before the child's date of birth.",  # never echo a DOB
         )
     age = age_on(date_of_birth, review_date)
     if code_for_age_ok(code, age):
@@ -150,16 +149,8 @@ def participation_rate(codes: Iterable[str | None]) -> ParticipationRate:
 
 # --- How the child took part (practice list; brief 2.3) -------------------------------------------
 
-METHODS: Final[dict[str, str]] = {
-    "in_person": "In person at the review",
-    "video": "By video call",
-    "phone": "By phone",
-    "consultation_form": "By a consultation form",
-    "app": "Through an app",
-    "advocate": "Through an advocate",
-    "met_iro_before": "Met the IRO before the review",
-    "text_or_social_media": "By text or social media",
-}
+METHODS: Final[dict[str, str]] = dict(reference.labels("participation_methods"))
+"""How a child took part: key to label (shared/reference/participation_methods.csv)."""
 
 
 def _valid(options: Iterable[str]) -> str:
@@ -183,23 +174,11 @@ def check_methods(methods: Iterable[str]) -> tuple[str, ...]:
 
 # --- How the parents took part (practice list; brief 2.3) -----------------------------------------
 
-PARENT_RELATIONSHIPS: Final[dict[str, str]] = {
-    "mother": "Mother",
-    "father": "Father",
-    "parent": "Parent",
-    "step_parent": "Step-parent",
-    "carer": "Carer",
-    "guardian": "Guardian",
-    "other": "Other",
-}
+PARENT_RELATIONSHIPS: Final[dict[str, str]] = dict(reference.labels("parent_relationships"))
+"""A parent's or carer's relationship to the child (shared/reference/parent_relationships.csv)."""
 
-PARENT_PARTICIPATION: Final[dict[str, str]] = {
-    "attended": "Attended the review",
-    "views_conveyed": "Did not attend; views conveyed",
-    "invited_did_not_attend": "Invited but did not attend",
-    "not_invited": "Not invited",
-    "not_appropriate": "Participation not appropriate",
-}
+PARENT_PARTICIPATION: Final[dict[str, str]] = dict(reference.labels("parent_participation"))
+"""How a parent or carer took part (shared/reference/parent_participation.csv)."""
 
 
 @dataclass(frozen=True)
@@ -235,23 +214,11 @@ def check_parents(parents: Sequence[Mapping[str, object]]) -> tuple[Parent, ...]
 
 # --- Feedback forms (practice lists; brief 2.3) ---------------------------------------------------
 
-RESPONDENTS: Final[dict[str, str]] = {
-    "child": "Child or young person",
-    "parent": "Parent",
-    "carer": "Carer",
-    "social_worker": "Social worker",
-    "supervising_social_worker": "Supervising social worker",
-    "guardian": "Children's guardian",
-    "professional": "Other professional",
-}
+RESPONDENTS: Final[dict[str, str]] = dict(reference.labels("feedback_respondents"))
+"""Who filled in a feedback form (shared/reference/feedback_respondents.csv)."""
 
-CHANNELS: Final[dict[str, str]] = {
-    "paper": "Paper form",
-    "online": "Online form",
-    "app": "App",
-    "phone": "Phone",
-    "face_to_face": "Face to face",
-}
+CHANNELS: Final[dict[str, str]] = dict(reference.labels("feedback_channels"))
+"""How a feedback form came in (shared/reference/feedback_channels.csv)."""
 
 ANSWERS: Final[tuple[str, ...]] = ("always", "sometimes", "never")
 

@@ -1,32 +1,58 @@
 """Request and response bodies of the participation API (CONTRACT.md, "Participation service").
 
-Request fields are strings where a list decides what is valid (codes, methods, respondents ...):
-`rules.py` checks them, so a bad value gets a 422 naming the field and the valid values.
+Request fields are strings where a practice list decides what is valid (methods, respondents ...):
+`rules.py` checks them, so a bad value gets a 422 naming the field and the valid values (GET
+/v1/reference/{list} at the gateway serves the lists). The participation code is a fixed SSDA903
+list, so it is an enum in the schema.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.schemas import ReadSchema, Schema
+from shared.types import Code, Date, Line, Paragraph, Text
 
 # --- Participation records ------------------------------------------------------------------------
 
+ParticipationCode = Literal["PN0", "PN1", "PN2", "PN3", "PN4", "PN5", "PN6", "PN7"]
+"""The SSDA903 participation codes, fixed by the DfE (shared/reference/participation_codes.csv)."""
+
 
 class ParentIn(Schema):
-    relationship: str = Field(max_length=40, description="mother, father, parent, step_parent, carer, guardian, other")
-    participation: str = Field(
-        max_length=40,
+    model_config = ConfigDict(json_schema_extra={"examples": [{"relationship": "mother", "participation": "attended"}]})
+
+    relationship: Code = Field(description="mother, father, parent, step_parent, carer, guardian, other")
+    participation: Code = Field(
         description="attended, views_conveyed, invited_did_not_attend, not_invited, not_appropriate",
     )
 
 
 class ParticipationIn(Schema):
-    code: str = Field(max_length=10, description="PN0-PN7 (SSDA903); PN0 exactly when the child is under 4.")
-    methods: list[str] = Field(default_factory=list, max_length=20, description="How the child took part.")
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "PN1",
+                    "methods": ["in_person", "consultation_form"],
+                    "met_iro_before": True,
+                    "interpreter_used": False,
+                    "parents": [
+                        {"relationship": "mother", "participation": "attended"},
+                        {"relationship": "father", "participation": "views_conveyed"},
+                    ],
+                },
+                {"code": "PN0"},
+            ]
+        }
+    )
+
+    code: ParticipationCode = Field(description="PN0-PN7 (SSDA903); PN0 exactly when the child is under 4.")
+    methods: list[Code] = Field(default_factory=list, max_length=20, description="How the child took part.")
     met_iro_before: bool | None = Field(None, description="The child met the IRO before the review.")
     interpreter_used: bool | None = None
     parents: list[ParentIn] = Field(default_factory=list, max_length=20)
@@ -54,13 +80,31 @@ class ParticipationOut(BaseModel):
 
 
 class FeedbackIn(Schema):
-    respondent: str = Field(max_length=40, description="child, parent, carer, social_worker, ...")
-    channel: str = Field(max_length=40, description="paper, online, app, phone, face_to_face")
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "respondent": "child",
+                    "channel": "online",
+                    "review_id": "c7e1a9b3-5d2f-4e8a-b6c0-1f3d5e7a9b21",
+                    "answers": {"iro_listens": "always", "understand_care_plan": "sometimes"},
+                    "comment": "I liked having the meeting at school.",
+                    "received_on": "2025-12-02",
+                },
+                {"respondent": "carer", "channel": "paper", "answers": {"iro_listens": "always"}},
+            ]
+        }
+    )
+
+    respondent: Code = Field(description="child, parent, carer, social_worker, ...")
+    channel: Code = Field(description="paper, online, app, phone, face_to_face")
     review_id: uuid.UUID | None = Field(None, description="Omit, with `child_id`, for anonymous feedback.")
     child_id: uuid.UUID | None = None
-    answers: dict[str, str] = Field(default_factory=dict, description="Question key to always, sometimes or never.")
-    comment: str | None = Field(None, max_length=5000)
-    received_on: dt.date | None = Field(None, description="Default: today. The stats count by this date.")
+    answers: dict[Line, Code] = Field(
+        default_factory=dict, max_length=100, description="Question key to always, sometimes or never."
+    )
+    comment: Text | None = None
+    received_on: Date | None = Field(None, description="Default: today. The stats count by this date.")
 
 
 class FeedbackOut(ReadSchema):
@@ -92,15 +136,36 @@ class QuestionSetOut(BaseModel):
 
 
 class AdvocacyIn(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "child_id": "3f6b2c1e-8d4a-4b7e-9c2f-5a1d0e7b6c43",
+                    "referred_on": "2025-12-01",
+                    "provider": "Coram Voice",
+                    "reason": "Sam wants help to say what she wants about contact.",
+                }
+            ]
+        }
+    )
+
     child_id: uuid.UUID
-    referred_on: dt.date
-    provider: str = Field(min_length=1, max_length=200)
-    reason: str | None = Field(None, max_length=2000)
+    referred_on: Date
+    provider: Line
+    reason: Paragraph | None = None
 
 
 class AdvocacyOutcomeIn(Schema):
-    outcome: str = Field(min_length=1, max_length=2000)
-    outcome_on: dt.date | None = Field(None, description="Default: today.")
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"outcome": "An advocate met Sam and attended the review with her.", "outcome_on": "2026-01-10"}
+            ]
+        }
+    )
+
+    outcome: Paragraph
+    outcome_on: Date | None = Field(None, description="Default: today.")
 
 
 class AdvocacyOut(ReadSchema):

@@ -19,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.participation import rules
 from services.participation.models import Child, HeldReview, Participation
 from services.participation.schemas import ParentOut, ParticipationIn, ParticipationOut
-from shared import footprint
+from shared import author, footprint
+from shared.auth import Principal
 from shared.errors import NotFound
 from shared.footprint.consumer import Consumer
 from shared.pagination import PageParams, paginate
@@ -110,6 +111,8 @@ async def put_record(
     review_id: uuid.UUID,
     body: ParticipationIn,
     actor: footprint.Actor,
+    *,
+    principal: Principal,
 ) -> ParticipationOut:
     """Record or replace a held review's participation; 404 for a review never held, 422 for a code
     that contradicts the child's age on the review date (or any other bad field)."""
@@ -117,6 +120,7 @@ async def put_record(
     if held is None:
         raise NotFound(f"No review {review_id} has been held (or its review.held event has not arrived).")
     values = checked_values(body, held)
+    iro_id = await footprint_iro(session, principal, held)
 
     current: Participation | None = await session.scalar(_locked(review_id))
     if current is None:
@@ -129,7 +133,7 @@ async def put_record(
             execution_options={"populate_existing": True},
         )
         if inserted is not None:
-            await _append(session, RECORDED, held, actor, {"version": 1, **values})
+            await _append(session, RECORDED, held, actor, iro_id, {"version": 1, **values})
             return record_out(inserted, held)
         current = (await session.scalars(_locked(review_id))).one()
 
@@ -150,12 +154,32 @@ async def put_record(
             execution_options={"populate_existing": True},
         )
     ).one()
-    await _append(session, REPLACED, held, actor, {"version": replaced.version, "previous": previous, "new": values})
+    payload = {"version": replaced.version, "previous": previous, "new": values}
+    await _append(session, REPLACED, held, actor, iro_id, payload)
     return record_out(replaced, held)
 
 
+async def footprint_iro(session: AsyncSession, principal: Principal, held: HeldReview) -> uuid.UUID | None:
+    """Whose footprint a record's event is (DESIGN 3; `shared.author.author_iro`): the IRO the token
+    identifies when an IRO records it, else the IRO who chaired the review (a manager's or a case
+    system's entry is still that IRO's work)."""
+
+    async def acting() -> uuid.UUID | None:
+        return await author.registered_iro(session, principal.iro_identity)
+
+    async def chair() -> uuid.UUID | None:
+        return held.chaired_by_iro_id
+
+    return await author.author_iro(principal, acting=acting, allocated=chair)
+
+
 async def _append(
-    session: AsyncSession, event_type: str, held: HeldReview, actor: footprint.Actor, payload: dict[str, Any]
+    session: AsyncSession,
+    event_type: str,
+    held: HeldReview,
+    actor: footprint.Actor,
+    iro_id: uuid.UUID | None,
+    payload: dict[str, Any],
 ) -> None:
     await footprint.append(
         session,
@@ -165,7 +189,7 @@ async def _append(
         payload={"review_id": held.review_id, "review_date": held.review_date, **payload},
         service=SERVICE,
         child_id=held.child_id,
-        iro_id=held.chaired_by_iro_id,
+        iro_id=iro_id,
     )
 
 

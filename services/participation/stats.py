@@ -76,11 +76,18 @@ _BY_AGE = text(
 
 
 async def participation_stats(
-    session: AsyncSession, start: dt.date, end: dt.date, age_on: dt.date | None = None
+    session: AsyncSession, start: dt.date, end: dt.date, age_on: dt.date | None = None, *, today: dt.date
 ) -> ParticipationStats:
     """Held reviews in [start, end] by review date: how many, how many uncoded, by code, and the
-    participation rate of children aged 4+ overall and by age."""
+    participation rate of children aged 4+ overall and by age. `age_on` after `today` is a 422: an
+    age not reached yet is not a figure."""
     check_period(start, end)
+    if age_on is not None and age_on > today:
+        raise InvalidField(
+            ("query", "age_on"),
+            f"age_on ({age_on.isoformat()}) is after today ({today.isoformat()}): ages are counted on a day "
+            "that has come, up to today.",
+        )
     by_code = dict.fromkeys(rules.CODES, 0)
     reviews = uncoded = 0
     for row in (await session.execute(_BY_CODE, {"start": start, "end": end})).all():

@@ -5,21 +5,23 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.reviews import rules, schemas
 from services.reviews.models import CarePeriod, CaseNote, Child, Decision, Iro, MidwayReview, Rearrangement, Review
 from services.reviews.service import (
     Context,
-    acting_iro,
-    allocated_iro,
+    author_iro,
+    eighteenth_birthday,
     get_child,
     not_in_future,
     record,
     schedule_review,
 )
+from shared import logic
 from shared.errors import Conflict, InvalidField, NotFound
 
 
@@ -32,12 +34,64 @@ async def get_review(session: AsyncSession, review_id: uuid.UUID, *, lock: bool 
 
 
 def status_of(review: Review, date_of_birth: dt.date, today: dt.date) -> str:
-    """The status a reader sees: `overdue` is derived from today; a review still scheduled on the
-    18th birthday is closed by it, as leaving care closes it (s105)."""
-    cutoff = rules.statutory_cutoff(date_of_birth)
-    if review.status == rules.STATUS_SCHEDULED and today >= cutoff:
-        return rules.outcome_when_leaving_care(review.statutory_due_on, cutoff)
-    return rules.derived_status(review.status, review.due_on, today)
+    """The status a reader sees (`rules.review_status` as of today)."""
+    facts = rules.ReviewFacts(
+        stored=review.status,
+        due_on=review.due_on,
+        statutory_due_on=review.statutory_due_on,
+        held_on=review.held_on,
+        closed_on=review.closed_on,
+        eighteenth_birthday=rules.statutory_cutoff(date_of_birth),
+    )
+    status: str = rules.review_status(facts, today)
+    return status
+
+
+def status_sql(day: dt.date | ColumnElement[dt.date], eighteenth: ColumnElement[dt.date] | None = None) -> Any:
+    """SQL for `rules.review_status` as of `day` over `Review`'s columns: what the `status` filter
+    matches and the statistics count, so they agree with `status_of` by construction. `eighteenth` is
+    the child's 18th birthday when the query already joins `Child` (default: looked up per review)."""
+    if eighteenth is None:
+        eighteenth = (
+            select(eighteenth_birthday(Child.date_of_birth))
+            .where(Child.id == Review.child_id)
+            .correlate(Review)
+            .scalar_subquery()
+        )
+    facts = rules.ReviewFacts(
+        stored=Review.status,
+        due_on=Review.due_on,
+        statutory_due_on=Review.statutory_due_on,
+        held_on=Review.held_on,
+        closed_on=Review.closed_on,
+        eighteenth_birthday=eighteenth,
+    )
+    return rules.review_status(facts, day, logic.SQL)
+
+
+def decision_past_due(decision: Decision, today: dt.date) -> bool:
+    """`rules.decision_past_due` as of today, for the read model."""
+    past_due: bool = rules.decision_past_due(decision.status, decision.due_on, today)
+    return past_due
+
+
+def decision_read(decision: Decision, today: dt.date) -> schemas.DecisionRead:
+    return schemas.DecisionRead(
+        id=decision.id,
+        review_id=decision.review_id,
+        child_id=decision.child_id,
+        text=decision.text,
+        owner=decision.owner,
+        due_on=decision.due_on,
+        status=decision.status,
+        completed_on=decision.completed_on,
+        past_due=decision_past_due(decision, today),
+    )
+
+
+def decision_past_due_sql(day: dt.date) -> Any:
+    """SQL for `rules.decision_past_due` as of `day`: what the `past_due` filter matches."""
+    return rules.decision_past_due(Decision.status, Decision.due_on, day, logic.SQL)
 
 
 def review_read(review: Review, date_of_birth: dt.date, ctx: Context) -> schemas.ReviewRead:
@@ -98,7 +152,12 @@ async def bring_forward(
     review = await get_review(session, review_id, lock=True)
     require_scheduled(review, "bring the review forward")
     if not rules.valid_early_reason(body.reason):
-        raise InvalidField(("body", "reason"), f"{body.reason!r} is not an early-review reason.")
+        valid = rules.listed("early_review_reasons")
+        raise InvalidField(
+            ("body", "reason"),
+            f"{body.reason!r} is not an early-review reason; valid reasons are: {', '.join(valid)}.",
+            valid=list(valid),
+        )
     if rules.reason_needs_detail(body.reason) and not body.detail:
         raise InvalidField(("body", "detail"), "Give the detail of an `other` reason.")
     if body.due_on >= review.due_on:
@@ -170,13 +229,19 @@ async def hold(session: AsyncSession, *, review_id: uuid.UUID, body: schemas.Rev
             raise InvalidField(
                 ("body", "late_reason"), f"The review is late (statutory due {review.statutory_due_on}): give a reason."
             )
-        if not rules.valid_late_reason(body.late_reason):
-            raise InvalidField(("body", "late_reason"), f"{body.late_reason!r} is not a late-review reason.")
+        imported = "integration" in ctx.principal.roles  # `not_recorded` is for imported records only
+        if not rules.valid_late_reason(body.late_reason, imported=imported):
+            valid = rules.listed("late_review_reasons")
+            raise InvalidField(
+                ("body", "late_reason"),
+                f"{body.late_reason!r} is not a late-review reason; valid reasons are: {', '.join(valid)}.",
+                valid=list(valid),
+            )
         if rules.reason_needs_detail(body.late_reason) and not body.late_reason_detail:
             raise InvalidField(("body", "late_reason_detail"), "Give the detail of an `other` reason.")
     elif body.late_reason:
         raise InvalidField(("body", "late_reason"), "The review is in time: a late reason does not apply.")
-    chair = await acting_iro(session, ctx.principal) or await allocated_iro(session, child.id, held_on)
+    chair = await author_iro(session, ctx, child_id=child.id, on=held_on)
     review.status, review.held_on, review.in_time = rules.STATUS_HELD, held_on, in_time
     review.meeting_dates = sorted(body.meeting_dates) if body.meeting_dates else None
     review.format, review.venue, review.chaired_by_child = body.format, body.venue, body.chaired_by_child
@@ -288,7 +353,7 @@ async def hold_midway_review(
     not_in_future(body.held_on, "held_on", ctx)
     if not rules.within_care_age(body.held_on, child.date_of_birth):
         raise InvalidField(("body", "held_on"), "held_on is on or after the child's 18th birthday.")
-    iro_id = await acting_iro(session, ctx.principal) or await allocated_iro(session, child.id, body.held_on)
+    iro_id = await author_iro(session, ctx, child_id=child.id, on=body.held_on)
     midway = MidwayReview(
         id=uuid.uuid4(), child_id=child.id, iro_id=iro_id, recorded_by=ctx.principal.sub, **body.model_dump()
     )
@@ -306,10 +371,10 @@ async def record_case_note(
 ) -> CaseNote:
     child = await get_child(session, child_id)
     not_in_future(body.recorded_on, "recorded_on", ctx)
-    author = body.iro_id
-    if author is not None and await session.get(Iro, author) is None:
-        raise InvalidField(("body", "iro_id"), f"No IRO {author}.")
-    author = author or await acting_iro(session, ctx.principal)
+    # The author: the caller when an IRO; another IRO only when a manager, admin or case system names one.
+    author = await author_iro(session, ctx, named=body.iro_id, field="iro_id")
+    if body.iro_id is not None and await session.get(Iro, body.iro_id) is None:
+        raise InvalidField(("body", "iro_id"), f"No IRO {body.iro_id}.")
     note = CaseNote(
         id=uuid.uuid4(), child_id=child.id, recorded_on=body.recorded_on, text=body.text, kind=body.kind,
         iro_id=author, recorded_by=ctx.principal.sub,
@@ -318,7 +383,7 @@ async def record_case_note(
     await session.flush()
     await record(
         session, ctx, type="case_note.recorded", subject=("case_note", note.id), child_id=child.id,
-        iro_id=author or await allocated_iro(session, child.id, ctx.today),
+        iro_id=author,
         payload={"case_note_id": note.id, "recorded_on": body.recorded_on, "kind": body.kind, "author_iro_id": author},
     )  # fmt: skip
     return note

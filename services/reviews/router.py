@@ -26,11 +26,12 @@ from services.reviews.settings import Settings
 from shared import footprint
 from shared.auth import Principal, require_roles
 from shared.clock import today
-from shared.db import get_session
+from shared.db import UnitOfWork, get_session
 from shared.errors import InvalidField
 from shared.pagination import Page, PageParams, paginate
+from shared.types import Date, Line, Reference
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", route_class=UnitOfWork)
 
 READ = require_roles("iro", "manager", "auditor", "admin")
 WRITE = require_roles("iro", "manager", "admin")
@@ -79,13 +80,12 @@ def check_range(start: dt.date, end: dt.date) -> None:
 async def create_iro(body: schemas.IroCreate, session: Session, ctx: ManageCtx) -> schemas.IroRead:
     """Register an IRO (managers). The email identifies the IRO behind a token."""
     iro = await service.create_iro(session, body=body, ctx=ctx)
-    await session.commit()
     return service.iro_read(iro, 0, ctx.settings)
 
 
 @router.get("/iros", tags=["iros"])
 async def list_iros(
-    session: Session, ctx: ReadCtx, pages: Pages, email: str | None = None, active: bool | None = None
+    session: Session, ctx: ReadCtx, pages: Pages, email: Line | None = None, active: bool | None = None
 ) -> Page[schemas.IroRead]:
     """IROs with today's caseload; `email` finds the IRO behind a token."""
     query = select(Iro)
@@ -108,7 +108,6 @@ async def read_iro(iro_id: uuid.UUID, session: Session, ctx: ReadCtx) -> schemas
 @router.patch("/iros/{iro_id}", tags=["iros"])
 async def update_iro(iro_id: uuid.UUID, body: schemas.IroUpdate, session: Session, ctx: ManageCtx) -> schemas.IroRead:
     iro = await service.update_iro(session, iro_id=iro_id, body=body, ctx=ctx)
-    await session.commit()
     counts = await service.caseloads(session, ctx.today, [iro.id])
     return service.iro_read(iro, counts.get(iro.id, 0), ctx.settings)
 
@@ -120,7 +119,6 @@ async def update_iro(iro_id: uuid.UUID, body: schemas.IroUpdate, session: Sessio
 async def register_child(body: schemas.ChildCreate, session: Session, ctx: IngestCtx) -> schemas.ChildRead:
     """Register a child; 409 when the `la_reference` is taken."""
     child = await service.register_child(session, body=body, ctx=ctx)
-    await session.commit()
     return await service.child_read(session, child, ctx)
 
 
@@ -129,7 +127,7 @@ async def list_children(
     session: Session,
     ctx: ReadCtx,
     pages: Pages,
-    la_reference: str | None = None,
+    la_reference: Reference | None = None,
     iro_id: uuid.UUID | None = Query(None, description="Children allocated to this IRO today."),
 ) -> Page[schemas.ChildRead]:
     query = select(Child)
@@ -153,7 +151,6 @@ async def start_care_period(
 ) -> schemas.CarePeriodRead:
     """The child becomes looked after: the first review is scheduled (20 working days; 3 months for short breaks)."""
     period = await service.start_care_period(session, child_id=child_id, body=body, ctx=ctx)
-    await session.commit()
     return service.period_read(period, await service.get_child(session, child_id), ctx.today)
 
 
@@ -172,7 +169,6 @@ async def end_care_period(
 ) -> schemas.CarePeriodRead:
     """The child leaves care: unheld reviews past their statutory date become `missed`, the rest `cancelled`."""
     period = await service.end_care_period(session, child_id=child_id, period_id=period_id, body=body, ctx=ctx)
-    await session.commit()
     return service.period_read(period, await service.get_child(session, child_id), ctx.today)
 
 
@@ -181,7 +177,6 @@ async def change_placement(
     child_id: uuid.UUID, body: schemas.PlacementChangeCreate, session: Session, ctx: IngestCtx
 ) -> schemas.PlacementChangeRead:
     change = await service.change_placement(session, child_id=child_id, body=body, ctx=ctx)
-    await session.commit()
     return schemas.PlacementChangeRead.model_validate(change)
 
 
@@ -190,7 +185,6 @@ async def change_legal_status(
     child_id: uuid.UUID, body: schemas.LegalStatusChangeCreate, session: Session, ctx: WriteCtx
 ) -> schemas.LegalStatusChangeRead:
     change = await service.change_legal_status(session, child_id=child_id, body=body, ctx=ctx)
-    await session.commit()
     return schemas.LegalStatusChangeRead.model_validate(change)
 
 
@@ -200,7 +194,6 @@ async def allocate_iro(
 ) -> schemas.AllocationRead:
     """Allocate an IRO (managers); the previous allocation ends that day and stays in the history."""
     allocation = await service.allocate(session, child_id=child_id, body=body, ctx=ctx)
-    await session.commit()
     return schemas.AllocationRead.model_validate(allocation)
 
 
@@ -241,8 +234,8 @@ async def list_reviews(
     iro_id: uuid.UUID | None = Query(None, description="Reviews of children allocated to this IRO today."),
     child_id: uuid.UUID | None = None,
     status: Literal["scheduled", "overdue", "held", "missed", "cancelled"] | None = None,
-    due_from: dt.date | None = None,
-    due_to: dt.date | None = None,
+    due_from: Date | None = None,
+    due_to: Date | None = None,
 ) -> Page[schemas.ReviewRead]:
     query = select(Review)
     if iro_id:
@@ -253,12 +246,8 @@ async def list_reviews(
         )
     if child_id:
         query = query.where(Review.child_id == child_id)
-    if status == "overdue":
-        query = query.where(Review.status == "scheduled", Review.due_on < ctx.today)
-    elif status == "scheduled":
-        query = query.where(Review.status == "scheduled", Review.due_on >= ctx.today)
-    elif status:
-        query = query.where(Review.status == status)
+    if status:
+        query = query.where(review_service.status_sql(ctx.today) == status)
     if due_from:
         query = query.where(Review.due_on >= due_from)
     if due_to:
@@ -281,7 +270,6 @@ async def bring_forward(
 ) -> schemas.ReviewRead:
     """An early review (reg 33(3)): `due_on` moves earlier; in-time is still judged on `statutory_due_on`."""
     review = await review_service.bring_forward(session, review_id=review_id, body=body, ctx=ctx)
-    await session.commit()
     return await one_review(session, review, ctx)
 
 
@@ -290,7 +278,6 @@ async def rearrange(
     review_id: uuid.UUID, body: schemas.Rearrangement, session: Session, ctx: WriteCtx
 ) -> schemas.ReviewRead:
     review = await review_service.rearrange(session, review_id=review_id, body=body, ctx=ctx)
-    await session.commit()
     return await one_review(session, review, ctx)
 
 
@@ -307,7 +294,6 @@ async def rearrangements(review_id: uuid.UUID, session: Session, ctx: ReadCtx) -
 async def hold(review_id: uuid.UUID, body: schemas.ReviewHeld, session: Session, ctx: IngestCtx) -> schemas.ReviewRead:
     """Record the review held (its first meeting's date); a late one needs a reason. Schedules the next."""
     review = await review_service.hold(session, review_id=review_id, body=body, ctx=ctx)
-    await session.commit()
     return await one_review(session, review, ctx)
 
 
@@ -317,7 +303,6 @@ async def update_review(
 ) -> schemas.ReviewRead:
     """Record-keeping dates: the social worker's report, decisions issued, record issued, letter to the child."""
     review = await review_service.update_record_keeping(session, review_id=review_id, body=body, ctx=ctx)
-    await session.commit()
     return await one_review(session, review, ctx)
 
 
@@ -329,8 +314,7 @@ async def add_decision(
     review_id: uuid.UUID, body: schemas.DecisionCreate, session: Session, ctx: WriteCtx
 ) -> schemas.DecisionRead:
     decision = await review_service.add_decision(session, review_id=review_id, body=body, ctx=ctx)
-    await session.commit()
-    return schemas.DecisionRead.model_validate(decision)
+    return review_service.decision_read(decision, ctx.today)
 
 
 @router.get("/decisions", tags=["decisions"])
@@ -341,7 +325,8 @@ async def list_decisions(
     child_id: uuid.UUID | None = None,
     iro_id: uuid.UUID | None = Query(None, description="Decisions for children allocated to this IRO today."),
     status: Literal["open", "done", "not_done", "superseded"] | None = None,
-    due_before: dt.date | None = Query(None, description="Due before this date (e.g. today, for past due)."),
+    due_before: Date | None = Query(None, description="Due before this date (a date filter, not a judgement)."),
+    past_due: bool | None = Query(None, description="true: open and past their due date as of today; false: not."),
 ) -> Page[schemas.DecisionRead]:
     query = select(Decision)
     if child_id:
@@ -353,8 +338,11 @@ async def list_decisions(
         query = query.where(Decision.status == status)
     if due_before:
         query = query.where(Decision.due_on < due_before)
+    if past_due is not None:
+        condition = review_service.decision_past_due_sql(ctx.today)
+        query = query.where(condition if past_due else ~condition)
     rows, cursor = await paginate(session, query, keys=[Decision.due_on, Decision.id], params=pages)
-    return Page(items=[schemas.DecisionRead.model_validate(d) for d in rows], next_cursor=cursor)
+    return Page(items=[review_service.decision_read(d, ctx.today) for d in rows], next_cursor=cursor)
 
 
 @router.patch("/decisions/{decision_id}", tags=["decisions"])
@@ -362,8 +350,7 @@ async def update_decision(
     decision_id: uuid.UUID, body: schemas.DecisionUpdate, session: Session, ctx: WriteCtx
 ) -> schemas.DecisionRead:
     decision = await review_service.update_decision(session, decision_id=decision_id, body=body, ctx=ctx)
-    await session.commit()
-    return schemas.DecisionRead.model_validate(decision)
+    return review_service.decision_read(decision, ctx.today)
 
 
 @router.post("/children/{child_id}/midway-reviews", status_code=201, tags=["midway reviews"])
@@ -371,7 +358,6 @@ async def hold_midway_review(
     child_id: uuid.UUID, body: schemas.MidwayReviewCreate, session: Session, ctx: WriteCtx
 ) -> schemas.MidwayReviewRead:
     midway = await review_service.hold_midway_review(session, child_id=child_id, body=body, ctx=ctx)
-    await session.commit()
     return schemas.MidwayReviewRead.model_validate(midway)
 
 
@@ -390,7 +376,6 @@ async def record_case_note(
     child_id: uuid.UUID, body: schemas.CaseNoteCreate, session: Session, ctx: IngestCtx
 ) -> schemas.CaseNoteRead:
     note = await review_service.record_case_note(session, child_id=child_id, body=body, ctx=ctx)
-    await session.commit()
     return schemas.CaseNoteRead.model_validate(note)
 
 
@@ -411,17 +396,17 @@ async def list_case_notes(
 async def timeliness(
     session: Session,
     ctx: ReadCtx,
-    start: dt.date = Query(alias="from"),
-    end: dt.date = Query(alias="to"),
+    start: Annotated[Date, Query(alias="from")],  # not `= Query(...)`: FastAPI would drop Date's checks
+    end: Annotated[Date, Query(alias="to")],
 ) -> schemas.Timeliness:
     """Reviews held in time, overdue unheld, per child (DESIGN.md 2.1)."""
     check_range(start, end)
-    return await stats.timeliness(session, start=start, end=end)
+    return await stats.timeliness(session, start=start, end=end, today=ctx.today)
 
 
 @router.get("/stats/caseloads", tags=["stats"])
 async def caseload_stats(
-    session: Session, ctx: ReadCtx, on: dt.date | None = Query(None, description="Default: today.")
+    session: Session, ctx: ReadCtx, on: Date | None = Query(None, description="Default: today.")
 ) -> schemas.Caseloads:
     """Per IRO: caseload, per FTE, within the 50-70 guidance (DESIGN.md 2.5)."""
     return await stats.caseload_table(session, on=on or ctx.today, settings=ctx.settings)

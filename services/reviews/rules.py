@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from shared import reference
 from shared.calendar import WorkingCalendar, add_months, birthday
+from shared.logic import PYTHON, Logic
 
 ReviewKind = Literal["first", "second", "subsequent"]
-LeavingCareOutcome = Literal["missed", "cancelled"]
 CaseloadBand = Literal["below", "within", "above"]
 
 STATUS_SCHEDULED: Final = "scheduled"
@@ -26,6 +26,8 @@ STATUS_HELD: Final = "held"
 STATUS_MISSED: Final = "missed"
 STATUS_CANCELLED: Final = "cancelled"
 STATUS_OVERDUE: Final = "overdue"
+STATUSES: Final = (STATUS_SCHEDULED, STATUS_OVERDUE, STATUS_HELD, STATUS_MISSED, STATUS_CANCELLED)
+DECISION_OPEN: Final = "open"
 
 FIRST_REVIEW_WORKING_DAYS: Final = 20
 SECOND_REVIEW_MONTHS: Final = 3
@@ -162,17 +164,55 @@ def needs_late_reason(held_on: date, statutory_due_on: date) -> bool:
     return not is_in_time(held_on, statutory_due_on)
 
 
-def derived_status(stored_status: str, due_on: date, today: date) -> str:
-    """Overdue when a scheduled review's due date has passed, else the stored status (IRO Handbook)."""
-    if stored_status == STATUS_SCHEDULED and today > due_on:
-        return STATUS_OVERDUE
-    return stored_status
+@dataclass(frozen=True)
+class ReviewFacts:
+    """What a review's status is judged from: plain values (`logic.PYTHON`) or columns (`logic.SQL`).
+
+    `stored` is the status written by a change (`scheduled`, `held`, `missed`, `cancelled`);
+    `eighteenth_birthday` the child's (`statutory_cutoff`)."""
+
+    stored: Any
+    due_on: Any
+    statutory_due_on: Any
+    held_on: Any
+    closed_on: Any
+    eighteenth_birthday: Any
 
 
-def outcome_when_leaving_care(statutory_due_on: date, ended_on: date) -> LeavingCareOutcome:
+def review_status(review: ReviewFacts, day: Any, logic: Logic = PYTHON) -> Any:
+    """A review's status as of `day`, the one derivation every read and filter uses (reg 33; Children
+    Act 1989 s105; DESIGN.md 2.1, CONTRACT.md "A review"):
+
+    - `held`: held on or before `day`;
+    - `missed` or `cancelled`: closed on or before `day` when the child left care (as stored); or
+      still unheld on the 18th birthday, which ends the care period that day (s105):
+      `outcome_when_leaving_care` from the birthday;
+    - `overdue`: still open and past its working due date `due_on` (the due day itself is not);
+    - `scheduled`: otherwise.
+
+    As of a past day it is the status the review had then (held or closed later: not yet)."""
+    on_eighteenth = outcome_when_leaving_care(review.statutory_due_on, review.eighteenth_birthday, logic)
+    return logic.first(
+        [
+            (logic.known_by(review.held_on, day), STATUS_HELD),
+            (logic.known_by(review.closed_on, day), review.stored),
+            (logic.known_by(review.eighteenth_birthday, day), on_eighteenth),
+            (logic.before(review.due_on, day), STATUS_OVERDUE),
+        ],
+        STATUS_SCHEDULED,
+    )
+
+
+def outcome_when_leaving_care(statutory_due_on: Any, ended_on: Any, logic: Logic = PYTHON) -> Any:
     """An unheld review when the care period ends: "missed" if its statutory due date was before the
-    end, else "cancelled" (reg 33; the child is no longer looked after)."""
-    return "missed" if statutory_due_on < ended_on else "cancelled"
+    end, else "cancelled" (reg 33; the child is no longer looked after; DESIGN.md 2.1)."""
+    return logic.first([(logic.before(statutory_due_on, ended_on), STATUS_MISSED)], STATUS_CANCELLED)
+
+
+def decision_past_due(status: Any, due_on: Any, day: Any, logic: Logic = PYTHON) -> Any:
+    """A review decision is past due as of `day` when still open after its due date (IRO Handbook:
+    decisions are followed up at the next review); done, not done or superseded ones never are."""
+    return logic.all(status == DECISION_OPEN, logic.before(due_on, day))
 
 
 def review_date_of_meetings(meeting_dates: Iterable[date]) -> date:
@@ -302,14 +342,30 @@ def valid_placement_type(code: str, year: int | None = None) -> bool:
     return first <= year and (last is None or year <= last)
 
 
+def placement_types_on(day: date) -> tuple[str, ...]:
+    """The SSDA903 placement codes in use on `day`: those of its collection year (1 April to
+    31 March, named by its end; the list's `years` column; placement_type_codes.csv). A day before
+    the list's first year gets that year's codes."""
+    return reference.placement_types_on(day)
+
+
+def listed(name: str) -> tuple[str, ...]:
+    """The codes of a reference list in file order, for a 422 naming the valid ones; without the
+    codes kept for imported records (`reference.IMPORT_ONLY`)."""
+    return reference.input_codes(name)
+
+
 def valid_early_reason(key: str) -> bool:
     """True for an early-review reason (reg 33(3); early_review_reasons.csv)."""
     return key in reference.codes("early_review_reasons", "key")
 
 
-def valid_late_reason(key: str) -> bool:
-    """True for a late-review reason (IRO Handbook; late_review_reasons.csv)."""
-    return key in reference.codes("late_review_reasons", "key")
+def valid_late_reason(key: str, *, imported: bool = False) -> bool:
+    """True for a late-review reason an IRO may give (IRO Handbook; late_review_reasons.csv);
+    `imported` also accepts `not_recorded`, kept for records imported from the DfE return."""
+    if imported:
+        return key in reference.codes("late_review_reasons", "key")
+    return key in listed("late_review_reasons")
 
 
 def valid_reason_ceased(code: str) -> bool:

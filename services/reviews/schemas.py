@@ -7,24 +7,28 @@ import uuid
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import EmailStr, Field
+from pydantic import ConfigDict, EmailStr, Field
 
 from shared.schemas import ReadSchema, Schema
-
-Text = Field(min_length=1, max_length=10_000)
-
+from shared.types import Code, Date, DateOfBirth, Line, Paragraph, Reference, Text
 
 # --- IROs ---------------------------------------------------------------------------------------
 
 
 class IroCreate(Schema):
-    name: str = Field(min_length=1, max_length=200)
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"name": "Alice Smith", "email": "alice.smith@council.gov.uk", "fte": 0.8}]}
+    )
+
+    name: Line
     email: EmailStr
     fte: Decimal = Field(gt=0, le=1, max_digits=4, decimal_places=3, description="Full-time equivalent, 0 < fte <= 1.")
 
 
 class IroUpdate(Schema):
-    name: str | None = Field(None, min_length=1, max_length=200)
+    model_config = ConfigDict(json_schema_extra={"examples": [{"fte": 0.6}, {"active": False}]})
+
+    name: Line | None = None
     fte: Decimal | None = Field(None, gt=0, le=1, max_digits=4, decimal_places=3)
     active: bool | None = None
 
@@ -43,11 +47,31 @@ class IroRead(ReadSchema):
 
 # --- Children and care periods ------------------------------------------------------------------
 
+ReasonEpisodeCeased = Literal[
+    "X1", "E11", "E12", "E13", "E14", "E15", "E16", "E17", "E2", "E3", "E4A", "E4B", "E41", "E45", "E46", "E47",
+    "E48", "E5", "E6", "E7", "E8", "E9",
+]  # fmt: skip
+"""The SSDA903 reasons an episode ceased (REC), fixed by the DfE (shared/reference/reason_ceased_codes.csv)."""
+
 
 class ChildCreate(Schema):
-    la_reference: str = Field(min_length=1, max_length=64)
-    date_of_birth: dt.date
-    display_name: str | None = Field(None, max_length=200)
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "la_reference": "LA000123",
+                    "date_of_birth": "2012-05-01",
+                    "display_name": "Sam",
+                    "sex": "female",
+                    "uasc": False,
+                }
+            ]
+        }
+    )
+
+    la_reference: Reference
+    date_of_birth: DateOfBirth = Field(description="YYYY-MM-DD, from 1900-01-01, not in the future.")
+    display_name: Line | None = None
     sex: Literal["male", "female", "other", "unknown"] | None = None
     uasc: bool | None = Field(None, description="An unaccompanied asylum-seeking child.")
 
@@ -76,19 +100,34 @@ class ChildRead(ReadSchema):
 
 
 class CarePeriodStart(Schema):
-    started_on: dt.date
-    legal_status: str = Field(description="An SSDA903 legal status code, e.g. C2 or V2.")
-    placement_type: str | None = Field(None, description="An SSDA903 placement code, e.g. U4.")
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"started_on": "2025-11-03", "legal_status": "C2", "placement_type": "U4"},
+                {"started_on": "2025-11-03", "legal_status": "V2"},
+            ]
+        }
+    )
+
+    started_on: Date
+    legal_status: Code = Field(description="An SSDA903 legal status code, e.g. C2 or V2.")
+    placement_type: Code | None = Field(None, description="An SSDA903 placement code, e.g. U4.")
 
 
 class CarePeriodEnd(Schema):
-    ended_on: dt.date
-    reason: str = Field(description="An SSDA903 reason-episode-ceased code, e.g. E4A.")
+    model_config = ConfigDict(json_schema_extra={"examples": [{"ended_on": "2026-03-20", "reason": "E4A"}]})
+
+    ended_on: Date
+    reason: ReasonEpisodeCeased = Field(description="An SSDA903 reason-episode-ceased code (REC), e.g. E4A.")
 
 
 class PlacementChangeCreate(Schema):
-    changed_on: dt.date
-    placement_type: str
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"changed_on": "2026-01-12", "placement_type": "U6", "unplanned": True}]}
+    )
+
+    changed_on: Date
+    placement_type: Code
     unplanned: bool = False
 
 
@@ -102,8 +141,10 @@ class PlacementChangeRead(ReadSchema):
 
 
 class LegalStatusChangeCreate(Schema):
-    changed_on: dt.date
-    legal_status: str
+    model_config = ConfigDict(json_schema_extra={"examples": [{"changed_on": "2026-02-02", "legal_status": "C1"}]})
+
+    changed_on: Date
+    legal_status: Code
 
 
 class LegalStatusChangeRead(ReadSchema):
@@ -115,8 +156,14 @@ class LegalStatusChangeRead(ReadSchema):
 
 
 class AllocationCreate(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"iro_id": "8d2f0b6e-3c51-4f4e-9a7e-1b2c3d4e5f60", "allocated_on": "2025-11-03"}]
+        }
+    )
+
     iro_id: uuid.UUID
-    allocated_on: dt.date
+    allocated_on: Date
 
 
 class AllocationRead(ReadSchema):
@@ -170,14 +217,29 @@ class ReviewRead(ReadSchema):
 
 
 class EarlyReview(Schema):
-    due_on: dt.date
-    reason: str = Field(description="A key of the early-review reasons (reg 33(3)), e.g. `iro_request`.")
-    detail: str | None = Field(None, max_length=2000, description="Required when the reason is `other`.")
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"due_on": "2026-01-20", "reason": "iro_request"},
+                {"due_on": "2026-01-20", "reason": "other", "detail": "The court asked for an updated care plan."},
+            ]
+        }
+    )
+
+    due_on: Date
+    reason: Code = Field(description="A key of the early-review reasons (reg 33(3)), e.g. `iro_request`.")
+    detail: Paragraph | None = Field(None, description="Required when the reason is `other`.")
 
 
 class Rearrangement(Schema):
-    planned_on: dt.date
-    reason: str = Field(min_length=1, max_length=2000)
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"planned_on": "2026-02-10", "reason": "The child's social worker is on leave that week."}]
+        }
+    )
+
+    planned_on: Date
+    reason: Paragraph
 
 
 class RearrangementRead(ReadSchema):
@@ -191,31 +253,68 @@ class RearrangementRead(ReadSchema):
 
 
 class ReviewHeld(Schema):
-    held_on: dt.date = Field(description="The review date: the first meeting's when held as a series.")
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "held_on": "2025-11-28",
+                    "format": "in_person",
+                    "venue": "The foster carers' home",
+                    "chaired_by_child": "no",
+                },
+                {
+                    "held_on": "2026-06-04",
+                    "format": "virtual",
+                    "meeting_dates": ["2026-06-04", "2026-06-11"],
+                    "late_reason": "key_people_unavailable",
+                },
+            ]
+        }
+    )
+
+    held_on: Date = Field(description="The review date: the first meeting's when held as a series.")
     format: Literal["in_person", "virtual", "hybrid"] | None = None
-    meeting_dates: list[dt.date] | None = Field(None, max_length=20)
-    venue: str | None = Field(None, max_length=500)
+    meeting_dates: list[Date] | None = Field(None, max_length=20)
+    venue: Paragraph | None = None
     chaired_by_child: Literal["no", "co_chair", "chair"] | None = None
-    late_reason: str | None = Field(None, description="A key of the late-review reasons; required when late.")
-    late_reason_detail: str | None = Field(None, max_length=2000)
+    late_reason: Code | None = Field(None, description="A key of the late-review reasons; required when late.")
+    late_reason_detail: Paragraph | None = None
 
 
 class ReviewRecordKeeping(Schema):
-    sw_report_received_on: dt.date | None = None
-    decisions_issued_on: dt.date | None = None
-    record_issued_on: dt.date | None = None
-    letter_to_child_sent_on: dt.date | None = None
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"sw_report_received_on": "2025-11-25", "decisions_issued_on": "2025-12-03"}]}
+    )
+
+    sw_report_received_on: Date | None = None
+    decisions_issued_on: Date | None = None
+    record_issued_on: Date | None = None
+    letter_to_child_sent_on: Date | None = None
 
 
 class DecisionCreate(Schema):
-    text: str = Text
-    owner: str = Field(min_length=1, max_length=200)
-    due_on: dt.date
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "text": "The social worker arranges life-story work with Sam before the next review.",
+                    "owner": "Social worker",
+                    "due_on": "2026-01-31",
+                }
+            ]
+        }
+    )
+
+    text: Text
+    owner: Line
+    due_on: Date
 
 
 class DecisionUpdate(Schema):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "done", "completed_on": "2026-01-20"}]})
+
     status: Literal["open", "done", "not_done", "superseded"] | None = None
-    completed_on: dt.date | None = None
+    completed_on: Date | None = None
 
 
 class DecisionRead(ReadSchema):
@@ -227,12 +326,25 @@ class DecisionRead(ReadSchema):
     due_on: dt.date
     status: str
     completed_on: dt.date | None
+    past_due: bool = Field(description="Open and past its due date, as of today.")
 
 
 class MidwayReviewCreate(Schema):
-    held_on: dt.date
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "held_on": "2026-02-15",
+                    "outcome": "on_track",
+                    "note": "Care plan actions on track; school attendance improved.",
+                }
+            ]
+        }
+    )
+
+    held_on: Date
     outcome: Literal["on_track", "concerns", "escalated"]
-    note: str | None = Field(None, max_length=10_000)
+    note: Text | None = None
 
 
 class MidwayReviewRead(ReadSchema):
@@ -245,9 +357,21 @@ class MidwayReviewRead(ReadSchema):
 
 
 class CaseNoteCreate(Schema):
-    recorded_on: dt.date
-    text: str = Text
-    kind: str | None = Field(None, max_length=100)
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "recorded_on": "2025-12-01",
+                    "text": "Spoke to the carer: Sam settled well after the move.",
+                    "kind": "contact",
+                }
+            ]
+        }
+    )
+
+    recorded_on: Date
+    text: Text
+    kind: Line | None = None
     iro_id: uuid.UUID | None = Field(None, description="The author, when not the caller (e.g. from a case system).")
 
 
@@ -278,6 +402,7 @@ class Timeliness(ReadSchema):
     children_reviewed: int
     children_all_in_time: int
     pct_children_all_in_time: float | None
+    as_of: dt.date = Field(description="The day the figures are as of: the earlier of `to` and today.")
 
 
 class Caseload(ReadSchema):

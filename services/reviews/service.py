@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -26,7 +27,7 @@ from services.reviews.models import (
     Review,
 )
 from services.reviews.settings import Settings
-from shared import footprint
+from shared import author, footprint, types
 from shared.auth import Principal
 from shared.calendar import WorkingCalendar
 from shared.errors import Conflict, InvalidField, NotFound
@@ -106,9 +107,32 @@ async def acting_iro(session: AsyncSession, principal: Principal) -> uuid.UUID |
     return await session.scalar(select(Iro.id).where(func.lower(Iro.email) == principal.iro_identity.lower()))
 
 
+async def author_iro(
+    session: AsyncSession,
+    ctx: Context,
+    *,
+    named: uuid.UUID | None = None,
+    field: str = "iro_id",
+    child_id: uuid.UUID | None = None,
+    on: dt.date | None = None,
+) -> uuid.UUID | None:
+    """The IRO a write is filed under (`shared.author.author_iro`, the one rule): `named` when the
+    caller may name it (403 otherwise), else the acting IRO, else (for a write no IRO made) the IRO
+    allocated to `child_id` on `on` (default today)."""
+
+    async def acting() -> uuid.UUID | None:
+        return await acting_iro(session, ctx.principal)
+
+    async def allocated() -> uuid.UUID | None:
+        return None if child_id is None else await allocated_iro(session, child_id, on or ctx.today)
+
+    return await author.author_iro(ctx.principal, acting=acting, named=named, field=field, allocated=allocated)
+
+
 async def footprint_iro(session: AsyncSession, ctx: Context, child_id: uuid.UUID) -> uuid.UUID | None:
-    """Whose footprint an event is (DESIGN 3): the acting IRO, else the child's allocated IRO today."""
-    return await acting_iro(session, ctx.principal) or await allocated_iro(session, child_id, ctx.today)
+    """Whose footprint an event is (DESIGN 3): the acting IRO, else the child's allocated IRO today
+    (never another IRO's for an IRO's write)."""
+    return await author_iro(session, ctx, child_id=child_id)
 
 
 async def record(
@@ -206,7 +230,7 @@ async def update_iro(session: AsyncSession, *, iro_id: uuid.UUID, body: schemas.
 
 
 async def register_child(session: AsyncSession, *, body: schemas.ChildCreate, ctx: Context) -> Child:
-    not_in_future(body.date_of_birth, "date_of_birth", ctx)
+    types.check_date_of_birth(body.date_of_birth, today=ctx.today)  # never echoes the date
     taken = await session.scalar(select(Child.id).where(Child.la_reference == body.la_reference))
     if taken:
         raise Conflict(f"A child with la_reference {body.la_reference} already exists.", existing_id=str(taken))
@@ -251,22 +275,23 @@ def period_read(period: CarePeriod, child: Child, today: dt.date) -> schemas.Car
     )
 
 
-def check_code(valid: bool, field: str, code: str, what: str) -> None:
-    if not valid:
-        raise InvalidField(("body", field), f"{code!r} is not {what}.")
+def check_code(code: str, valid: Sequence[str], field: str, what: str) -> None:
+    """422 on `field` for a code not on its list, naming the valid ones (as `valid` too)."""
+    if code not in valid:
+        raise InvalidField(
+            ("body", field), f"{code!r} is not {what}; valid codes are: {', '.join(valid)}.", valid=list(valid)
+        )
 
 
 async def start_care_period(
     session: AsyncSession, *, child_id: uuid.UUID, body: schemas.CarePeriodStart, ctx: Context
 ) -> CarePeriod:
     child = await get_child(session, child_id)
-    check_code(
-        rules.valid_legal_status(body.legal_status), "legal_status", body.legal_status, "an SSDA903 legal status"
-    )
+    check_code(body.legal_status, rules.listed("legal_status_codes"), "legal_status", "an SSDA903 legal status")
     if body.placement_type is not None:
         check_code(
-            rules.valid_placement_type(body.placement_type), "placement_type", body.placement_type,
-            "an SSDA903 placement code",
+            body.placement_type, rules.placement_types_on(body.started_on), "placement_type",
+            f"an SSDA903 placement code in use on {body.started_on}",
         )  # fmt: skip
     not_in_future(body.started_on, "started_on", ctx)
     if body.started_on < child.date_of_birth:
@@ -274,7 +299,8 @@ async def start_care_period(
     cutoff = rules.statutory_cutoff(child.date_of_birth)
     if body.started_on >= cutoff:
         raise InvalidField(
-            ("body", "started_on"), f"The child turned 18 on {cutoff}: nobody is looked after from then."
+            ("body", "started_on"),
+            f"The child is 18 on {body.started_on}: nobody is looked after from their 18th birthday (s105).",
         )
     if await open_period(session, child.id) is not None:
         raise Conflict("The child already has an open care period: end it first.", current_state="looked_after")
@@ -326,14 +352,15 @@ async def end_care_period(
         raise NotFound(f"No care period {period_id} for child {child_id}.")
     if period.ended_on is not None:
         raise Conflict(f"The care period already ended on {period.ended_on}.", current_state="ended")
-    check_code(rules.valid_reason_ceased(body.reason), "reason", body.reason, "an SSDA903 reason-episode-ceased code")
+    check_code(body.reason, rules.listed("reason_ceased_codes"), "reason", "an SSDA903 reason-episode-ceased code")
     not_in_future(body.ended_on, "ended_on", ctx)
     if body.ended_on < period.started_on:
         raise InvalidField(("body", "ended_on"), f"ended_on is before the period started ({period.started_on}).")
     cutoff = rules.statutory_cutoff(child.date_of_birth)
     if body.ended_on > cutoff:
         raise InvalidField(
-            ("body", "ended_on"), f"The child turned 18 on {cutoff}; the period ended then at the latest."
+            ("body", "ended_on"),
+            f"The child is 18 on {body.ended_on}: the period ended on their 18th birthday at the latest (s105).",
         )
     held_after = await session.scalar(
         select(func.max(Review.held_on)).where(Review.care_period_id == period.id, Review.status == "held")
@@ -365,8 +392,8 @@ async def change_placement(
     child = await get_child(session, child_id)
     period = await require_open_period(session, child, ctx)
     check_code(
-        rules.valid_placement_type(body.placement_type), "placement_type", body.placement_type,
-        "an SSDA903 placement code",
+        body.placement_type, rules.placement_types_on(body.changed_on), "placement_type",
+        f"an SSDA903 placement code in use on {body.changed_on}",
     )  # fmt: skip
     within_period(body.changed_on, "changed_on", period, ctx)
     change = PlacementChange(id=uuid.uuid4(), care_period_id=period.id, child_id=child.id, **body.model_dump())
@@ -414,9 +441,7 @@ async def change_legal_status(
 ) -> LegalStatusChange:
     child = await get_child(session, child_id)
     period = await require_open_period(session, child, ctx)
-    check_code(
-        rules.valid_legal_status(body.legal_status), "legal_status", body.legal_status, "an SSDA903 legal status"
-    )
+    check_code(body.legal_status, rules.listed("legal_status_codes"), "legal_status", "an SSDA903 legal status")
     within_period(body.changed_on, "changed_on", period, ctx)
     change = LegalStatusChange(id=uuid.uuid4(), care_period_id=period.id, child_id=child.id, **body.model_dump())
     previous, period.legal_status = period.legal_status, body.legal_status

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import and_, distinct, func, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.reviews import rules, schemas
-from services.reviews.models import Iro
-from services.reviews.service import caseloads
+from services.reviews import review_service, rules, schemas
+from services.reviews.models import Child, Iro, Review
+from services.reviews.service import caseloads, eighteenth_birthday
 from services.reviews.settings import Settings
 
 
@@ -21,60 +22,67 @@ def pct(part: int, whole: int) -> float | None:
     return float((Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
 
-# One row per review that counts in [from, to]: held in the period, or statutory due in the period
-# and neither held nor cancelled by `to` (a review still scheduled on the 18th birthday closes then:
-# missed if its statutory date had passed, else cancelled).
-_COUNTED = """
-WITH r AS (
-    SELECT r.id, r.child_id, r.sequence, r.status, r.held_on, (r.held_on <= r.statutory_due_on) AS in_time,
-           r.late_reason, r.statutory_due_on,
-           r.closed_on, reviews.eighteenth_birthday(c.date_of_birth) AS cutoff
-      FROM reviews.review r JOIN reviews.child c ON c.id = r.child_id
-), counted AS (
-    SELECT r.*,
-           (r.held_on IS NOT NULL AND r.held_on BETWEEN :from AND :to) AS held_in_period,
-           (r.statutory_due_on BETWEEN :from AND :to
-             AND NOT (r.held_on IS NOT NULL AND r.held_on <= :to)
-             AND NOT (r.status = 'cancelled' AND r.closed_on <= :to)
-             AND NOT (r.status = 'scheduled' AND r.cutoff <= :to AND r.statutory_due_on >= r.cutoff)
-           ) AS overdue_unheld
-      FROM r
-)
-"""
-
-_TOTALS = text(
-    _COUNTED
-    + """
-SELECT count(*) FILTER (WHERE held_in_period) AS reviews_held,
-       count(*) FILTER (WHERE held_in_period AND in_time) AS held_in_time,
-       count(*) FILTER (WHERE overdue_unheld) AS overdue_unheld,
-       count(*) FILTER (WHERE held_in_period AND sequence = 1) AS first_held,
-       count(*) FILTER (WHERE held_in_period AND sequence = 1 AND in_time) AS first_in_time,
-       count(*) FILTER (WHERE held_in_period AND sequence = 2) AS second_held,
-       count(*) FILTER (WHERE held_in_period AND sequence = 2 AND in_time) AS second_in_time,
-       count(*) FILTER (WHERE held_in_period AND sequence >= 3) AS subsequent_held,
-       count(*) FILTER (WHERE held_in_period AND sequence >= 3 AND in_time) AS subsequent_in_time,
-       count(DISTINCT child_id) FILTER (WHERE held_in_period OR overdue_unheld) AS children_reviewed,
-       count(DISTINCT child_id) FILTER (WHERE (held_in_period OR overdue_unheld)) -
-       count(DISTINCT child_id) FILTER (WHERE (held_in_period AND NOT in_time) OR overdue_unheld)
-           AS children_all_in_time
-  FROM counted
-"""
-)
-
-_LATE = text(
-    _COUNTED
-    + """
-SELECT late_reason, count(*) AS n FROM counted
- WHERE held_in_period AND NOT in_time GROUP BY late_reason ORDER BY late_reason
-"""
-)
+def _counted(start: dt.date, end: dt.date, as_of: dt.date) -> Any:
+    """One row per review that counts in [start, end]: held in the period, or overdue unheld, that is
+    statutory due in [start, as_of] and, as of `as_of`, neither held nor cancelled
+    (`rules.review_status`: scheduled, overdue or missed, a care leaver's unheld review included)."""
+    status = review_service.status_sql(as_of, eighteenth_birthday(Child.date_of_birth))
+    held_in_period = and_(Review.held_on.is_not(None), Review.held_on.between(start, end))
+    overdue_unheld = and_(Review.statutory_due_on.between(start, as_of), status.in_(_UNHELD))
+    return (
+        select(
+            Review.child_id,
+            Review.sequence,
+            Review.late_reason,
+            held_in_period.label("held_in_period"),
+            (Review.held_on <= Review.statutory_due_on).label("in_time"),
+            overdue_unheld.label("overdue_unheld"),
+        )
+        .join(Child, Child.id == Review.child_id)
+        .where(or_(held_in_period, overdue_unheld))
+        .subquery("counted")
+    )
 
 
-async def timeliness(session: AsyncSession, *, start: dt.date, end: dt.date) -> schemas.Timeliness:
-    params = {"from": start, "to": end}
-    t = (await session.execute(_TOTALS, params)).one()
-    late = {row.late_reason or "unrecorded": int(row.n) for row in (await session.execute(_LATE, params)).all()}
+_UNHELD = (rules.STATUS_SCHEDULED, rules.STATUS_OVERDUE, rules.STATUS_MISSED)
+
+
+def as_of_date(end: dt.date, today: dt.date) -> dt.date:
+    """The day a period's figures are judged as of: its end, or today while it is still running
+    (DESIGN.md 2.1): nothing due after today is overdue."""
+    return min(end, today)
+
+
+async def timeliness(session: AsyncSession, *, start: dt.date, end: dt.date, today: dt.date) -> schemas.Timeliness:
+    as_of = as_of_date(end, today)
+    c = _counted(start, end, as_of)
+    held, in_time, overdue = c.c.held_in_period, c.c.in_time, c.c.overdue_unheld
+    first, second, subsequent = c.c.sequence == 1, c.c.sequence == 2, c.c.sequence >= 3
+    children = func.count(distinct(c.c.child_id))
+    t = (
+        await session.execute(
+            select(
+                func.count().filter(held).label("reviews_held"),
+                func.count().filter(held, in_time).label("held_in_time"),
+                func.count().filter(overdue).label("overdue_unheld"),
+                func.count().filter(held, first).label("first_held"),
+                func.count().filter(held, first, in_time).label("first_in_time"),
+                func.count().filter(held, second).label("second_held"),
+                func.count().filter(held, second, in_time).label("second_in_time"),
+                func.count().filter(held, subsequent).label("subsequent_held"),
+                func.count().filter(held, subsequent, in_time).label("subsequent_in_time"),
+                children.label("children_reviewed"),
+                (children - children.filter(or_(and_(held, not_(in_time)), overdue))).label("children_all_in_time"),
+            ).select_from(c)
+        )
+    ).one()
+    late_rows = await session.execute(
+        select(c.c.late_reason, func.count().label("n"))
+        .where(held, not_(in_time))
+        .group_by(c.c.late_reason)
+        .order_by(c.c.late_reason)
+    )
+    late = {row.late_reason or "unrecorded": int(row.n) for row in late_rows.all()}
     return schemas.Timeliness(
         reviews_held=t.reviews_held,
         held_in_time=t.held_in_time,
@@ -89,6 +97,7 @@ async def timeliness(session: AsyncSession, *, start: dt.date, end: dt.date) -> 
         children_reviewed=t.children_reviewed,
         children_all_in_time=t.children_all_in_time,
         pct_children_all_in_time=pct(t.children_all_in_time, t.children_reviewed),
+        as_of=as_of,
     )
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import csv
 import datetime as dt
 import io
@@ -19,11 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.errors import InvalidField
 from shared.footprint import canonical
 from shared.footprint.models import ACCESS_TYPES, Event
+from shared.pagination import NOT_OURS, seal, unseal
+from shared.types import INT64_MAX
 
 EVENTS = Event.__table__
 MAX_LIMIT = 500
 GROUPS = ("iro", "type", "month")
 GroupBy = Literal["iro", "type", "month"]
+CSV_TRAILER = "#complete"
 
 CSV_COLUMNS = (
     "seq", "id", "type", "occurred_at", "recorded_at", "service", "actor_sub", "actor_role", "actor_source",
@@ -80,19 +81,23 @@ class EventFilter:
         return select(EVENTS).where(and_(True, *self.conditions())).order_by(Event.seq)
 
 
-def encode_cursor(seq: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"after_seq": seq}).encode()).decode().rstrip("=")
+CURSOR_SCOPE = "footprint"  # one cursor kind for the page and the export (`GET /v1/footprint*`)
 
 
-def decode_cursor(cursor: str) -> int:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        value = json.loads(base64.urlsafe_b64decode(padded.encode()))["after_seq"]
-    except (ValueError, KeyError, TypeError, binascii.Error):
-        raise InvalidField(("query", "cursor"), "The cursor is not one this API gave out.") from None
-    if not isinstance(value, int) or value < 0:
-        raise InvalidField(("query", "cursor"), "The cursor is not one this API gave out.")
-    return value
+def encode_cursor(seq: int, *, secret: str) -> str:
+    """The signed, opaque cursor of the page after `seq` (see `shared.pagination.seal`)."""
+    return seal({"after_seq": seq}, secret=secret, scope=CURSOR_SCOPE)
+
+
+def decode_cursor(cursor: str, *, secret: str) -> int:
+    """The `after_seq` an `encode_cursor` cursor carries.
+
+    Raises `InvalidField` (422 on `["query", "cursor"]`) for anything this API did not give out."""
+    value = unseal(cursor, secret=secret, scope=CURSOR_SCOPE)
+    after = value.get("after_seq") if isinstance(value, dict) else None
+    if type(after) is not int or not 0 <= after <= INT64_MAX:
+        raise InvalidField(("query", "cursor"), NOT_OURS)
+    return after
 
 
 @dataclass(frozen=True)
@@ -101,28 +106,58 @@ class Page:
     next_cursor: str | None
 
 
-async def page(session: AsyncSession, where: EventFilter, *, limit: int = 50) -> Page:
-    """One keyset page in `seq` order: stable while events are appended."""
+async def page(session: AsyncSession, where: EventFilter, *, secret: str, limit: int = 50) -> Page:
+    """One keyset page in `seq` order (`limit` 1 to 500), stable while events are appended; its
+    `next_cursor` is signed with `secret` (`IRO_CURSOR_SECRET`), or None on the last page."""
     limit = max(1, min(limit, MAX_LIMIT))
     rows = list((await session.execute(where.select().limit(limit + 1))).all())
     more = len(rows) > limit
     items = rows[:limit]
-    return Page(items=items, next_cursor=encode_cursor(items[-1].seq) if more else None)
+    return Page(items=items, next_cursor=encode_cursor(items[-1].seq, secret=secret) if more else None)
 
 
-async def stream(session: AsyncSession, where: EventFilter, *, batch: int = 1000) -> AsyncIterator[Row[Any]]:
-    """Every matching event up to the head as it was when the stream began, in batches by keyset:
-    memory stays constant however long the log."""
-    head = await session.scalar(select(func.max(Event.seq))) or 0
-    after = where.after_seq
-    while True:
-        query = replace(where, after_seq=after).select().where(Event.seq <= head).limit(batch)
-        rows = list((await session.execute(query)).all())
-        for row in rows:
-            yield row
-        if len(rows) < batch:
-            return
-        after = rows[-1].seq
+async def stream(session: AsyncSession, where: EventFilter, *, batch: int = 1000) -> Rows:
+    """Every matching event up to the head as it was when the stream began, in `seq` order, read in
+    keyset batches of `batch`: memory stays constant however long the log.
+
+    The head and the first batch are read before this returns, so a failure there (a bad value,
+    the database down) raises to the caller while it can still answer with an error; later batches
+    are read as the returned `Rows` is iterated, and a failure then raises from the iteration."""
+    head = int(await session.scalar(select(func.coalesce(func.max(Event.seq), 0))) or 0)
+    rows = Rows(session, where, head=head, batch=batch)
+    await rows.fetch()
+    return rows
+
+
+class Rows:
+    """The rows of one `stream`: iterate once. `head_seq` is the head it stops at; `count` how many
+    rows it has given so far."""
+
+    def __init__(self, session: AsyncSession, where: EventFilter, *, head: int, batch: int) -> None:
+        self.session, self.where, self.head_seq, self.batch = session, where, head, batch
+        self.count = 0
+        self._after = where.after_seq
+        self._pending: list[Row[Any]] = []
+        self._done = False
+
+    async def fetch(self) -> None:
+        query = replace(self.where, after_seq=self._after).select().where(Event.seq <= self.head_seq).limit(self.batch)
+        self._pending = list((await self.session.execute(query)).all())
+        self._done = len(self._pending) < self.batch
+        if self._pending:
+            self._after = self._pending[-1].seq
+
+    def __aiter__(self) -> AsyncIterator[Row[Any]]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[Row[Any]]:
+        while True:
+            for row in self._pending:
+                self.count += 1
+                yield row
+            if self._done:
+                return
+            await self.fetch()
 
 
 def as_json(event: Row[Any] | Event) -> dict[str, Any]:
@@ -146,12 +181,29 @@ def as_json(event: Row[Any] | Event) -> dict[str, Any]:
     }
 
 
-async def ndjson(session: AsyncSession, where: EventFilter) -> AsyncIterator[bytes]:
-    async for event in stream(session, where):
-        yield (json.dumps(as_json(event), ensure_ascii=False) + "\n").encode("utf-8")
+def trailer(rows: Rows) -> dict[str, Any]:
+    """The last record of a complete export: `{"complete": true, "count": N, "head_seq": H}`."""
+    return {"complete": True, "count": rows.count, "head_seq": rows.head_seq}
 
 
-async def csv_rows(session: AsyncSession, where: EventFilter) -> AsyncIterator[bytes]:
+async def ndjson(session: AsyncSession, where: EventFilter, *, batch: int = 1000) -> AsyncIterator[bytes]:
+    """The NDJSON export: one event per line (`as_json`), then the `trailer` line. The first batch
+    is read before this returns (see `stream`); a failure later raises from the iteration before
+    the trailer, so an export without its trailer is incomplete (docs/footprint.md)."""
+    rows = await stream(session, where, batch=batch)
+
+    async def lines() -> AsyncIterator[bytes]:
+        async for event in rows:
+            yield (json.dumps(as_json(event), ensure_ascii=False) + "\n").encode("utf-8")
+        yield (json.dumps(trailer(rows)) + "\n").encode("utf-8")
+
+    return lines()
+
+
+async def csv_rows(session: AsyncSession, where: EventFilter, *, batch: int = 1000) -> AsyncIterator[bytes]:
+    """The CSV export: a header row (`CSV_COLUMNS`), one row per event, then the trailer row
+    `#complete,count=N,head_seq=H`. Read and fails like `ndjson`."""
+    rows = await stream(session, where, batch=batch)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
 
@@ -161,19 +213,24 @@ async def csv_rows(session: AsyncSession, where: EventFilter) -> AsyncIterator[b
         buffer.truncate()
         return data
 
-    writer.writerow(CSV_COLUMNS)
-    yield take()
-    async for event in stream(session, where):
-        row = as_json(event)
-        actor = row.pop("actor")
-        row.update(
-            actor_sub=actor.get("sub"),
-            actor_role=actor.get("role"),
-            actor_source=actor.get("source"),
-            payload=canonical.dumps(row["payload"]),
-        )
-        writer.writerow(["" if row[column] is None else row[column] for column in CSV_COLUMNS])
+    async def lines() -> AsyncIterator[bytes]:
+        writer.writerow(CSV_COLUMNS)
         yield take()
+        async for event in rows:
+            row = as_json(event)
+            actor = row.pop("actor")
+            row.update(
+                actor_sub=actor.get("sub"),
+                actor_role=actor.get("role"),
+                actor_source=actor.get("source"),
+                payload=canonical.dumps(row["payload"]),
+            )
+            writer.writerow(["" if row[column] is None else row[column] for column in CSV_COLUMNS])
+            yield take()
+        writer.writerow([CSV_TRAILER, f"count={rows.count}", f"head_seq={rows.head_seq}"])
+        yield take()
+
+    return lines()
 
 
 async def summary(

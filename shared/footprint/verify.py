@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.errors import InvalidField
 from shared.footprint import canonical
 from shared.footprint.models import Event
 
@@ -44,11 +47,20 @@ def recompute(event: Row[Any] | Event, prev_hash: str) -> str:
 async def verify(
     session: AsyncSession, *, from_seq: int | None = None, to_seq: int | None = None, batch: int = 2000
 ) -> Verification:
-    """Check events `from_seq..to_seq` (default: all): no `seq` missing, each `prev_hash` is the hash
-    of the event before it, and each `hash` recomputes. A truncated tail leaves no break behind, so
-    compare `head_seq`/`head_hash` with a head recorded earlier (docs/footprint.md)."""
+    """Check events `from_seq..to_seq` (default: all; `to_seq` past the head stops at the head): no
+    `seq` missing, each `prev_hash` is the hash of the event before it, and each `hash` recomputes.
+    A truncated tail leaves no break behind, so compare `head_seq`/`head_hash` with a head recorded
+    earlier (docs/footprint.md).
+
+    Raises `InvalidField` (422) on `["query", "to_seq"]` when `to_seq < from_seq`, and on
+    `["query", "from_seq"]` when `from_seq` is more than one past the head (`head + 1` is `ok`
+    with `checked: 0`, so an auditor can poll from the last event they saw)."""
+    if from_seq is not None and to_seq is not None and to_seq < from_seq:
+        raise InvalidField(("query", "to_seq"), "`to_seq` is before `from_seq`.")
     head_row = (await session.execute(select(Event.seq, Event.hash).order_by(Event.seq.desc()).limit(1))).first()
     head_seq, head_hash = (head_row.seq, head_row.hash) if head_row else (None, None)
+    if from_seq is not None and from_seq > (head_seq or 0) + 1:
+        raise InvalidField(("query", "from_seq"), f"`from_seq` is more than one past the head (seq {head_seq or 0}).")
     start = max(1, from_seq or 1)
     end = min(to_seq, head_seq) if to_seq is not None and head_seq is not None else head_seq
     if end is None or start > end:
@@ -72,17 +84,42 @@ async def verify(
         rows = list((await session.execute(query)).all())
         if not rows:
             return bad(expected_seq, "missing", checked)
-        for event in rows:
-            if event.seq != expected_seq:
-                return bad(expected_seq, "missing", checked)
-            if event.prev_hash != expected_prev:
-                return bad(event.seq, "prev_hash does not match the previous event's hash", checked)
-            if recompute(event, event.prev_hash) != event.hash:
-                return bad(event.seq, "hash does not match the event's contents", checked)
-            checked += 1
-            expected_prev = event.hash
-            expected_seq += 1
+        # Hashing is CPU work: a worker thread does it, so the event loop (and /healthz, and every
+        # other request of the process) keeps answering while a long chain is verified.
+        outcome = await anyio.to_thread.run_sync(check_batch, rows, expected_seq, expected_prev)
+        checked += outcome.checked
+        if outcome.first_bad_seq is not None:
+            return bad(outcome.first_bad_seq, outcome.problem or "", checked)
+        expected_seq, expected_prev = outcome.next_seq, outcome.last_hash
     return Verification(ok=True, checked=checked, head_seq=head_seq, head_hash=head_hash)
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    checked: int
+    next_seq: int
+    last_hash: str
+    first_bad_seq: int | None = None
+    problem: str | None = None
+
+
+def check_batch(rows: Sequence[Row[Any]], expected_seq: int, expected_prev: str) -> BatchOutcome:
+    """Check consecutive events starting at `expected_seq` whose predecessor's hash is
+    `expected_prev`. Pure CPU work (no I/O), run in a worker thread by `verify`."""
+    checked = 0
+    for event in rows:
+        if event.seq != expected_seq:
+            return BatchOutcome(checked, expected_seq, expected_prev, expected_seq, "missing")
+        if event.prev_hash != expected_prev:
+            problem = "prev_hash does not match the previous event's hash"
+            return BatchOutcome(checked, expected_seq, expected_prev, event.seq, problem)
+        if recompute(event, event.prev_hash) != event.hash:
+            problem = "hash does not match the event's contents"
+            return BatchOutcome(checked, expected_seq, expected_prev, event.seq, problem)
+        checked += 1
+        expected_prev = event.hash
+        expected_seq += 1
+    return BatchOutcome(checked, expected_seq, expected_prev)
 
 
 async def head(session: AsyncSession) -> int:

@@ -107,6 +107,7 @@ async def test_the_period_figures_match_the_hand_count(history, client, auth_hea
         "resolved_at_stage_1_pct": 75.0,
         "median_working_days_to_resolution": 12.5,
         "overdue_now": 2,
+        "as_of": TODAY.isoformat(),
         "cafcass_referrals": 1,
         "children_with_repeat_escalations": 2,
     }

@@ -56,6 +56,24 @@ async def test_a_service_role_cannot_change_or_remove_events(role_engine, kind, 
 
 
 @pytest.mark.parametrize("service", ["reviews", "escalations", "participation", "gateway"])
+async def test_a_service_role_cannot_insert_an_event_past_the_append_function(role_engine, service):
+    forged = (
+        "INSERT INTO footprint.events (seq, id, type, occurred_at, recorded_at, service, actor, subject_type,"
+        " subject_id, payload, prev_hash, hash) VALUES (999999999, gen_random_uuid(), 'x.forged', now(), now(),"
+        " :service, '{\"sub\": \"a\", \"role\": \"iro\"}', 't', 'i', '{}', repeat('0', 64), repeat('f', 64))"
+    )
+    async with AsyncSession(role_engine(service)) as session:
+        with pytest.raises(DBAPIError, match="permission denied for table events"):
+            await session.execute(text(forged), {"service": service})
+        await session.rollback()
+        granted = await session.scalar(
+            text("SELECT has_function_privilege(current_user, 'footprint.append_event(uuid, text, timestamptz, text,"
+                 " jsonb, uuid, uuid, text, text, jsonb, text, text, text, text)', 'EXECUTE')")
+        )  # fmt: skip
+        assert granted is True
+
+
+@pytest.mark.parametrize("service", ["reviews", "escalations", "participation", "gateway"])
 async def test_a_service_role_may_append_and_read(role_engine, service):
     async with AsyncSession(role_engine(service)) as session:
         event = await append_one(session, marker(), service=service)

@@ -65,7 +65,8 @@ def test_a_deployment_whose_dba_makes_the_roles(scratch_database, database_url, 
             f" has_table_privilege('{prefix}_auditor', 'footprint.events', 'INSERT') AS auditor_insert"
         )
         granted = admin(scratch_database, privileges, database=urlsplit(scratch_database).path[1:])[0][0]
-        assert (granted["insert"], granted["update"], granted["auditor_insert"]) == (True, False, False)
+        # Appends go only through footprint.append_event (EXECUTE), never a plain INSERT.
+        assert (granted["insert"], granted["update"], granted["auditor_insert"]) == (False, False, False)
     finally:
         # The roles hold privileges in the scratch database: it goes first, then they can.
         admin(database_url, f'DROP DATABASE IF EXISTS "{urlsplit(scratch_database).path[1:]}" WITH (FORCE)')

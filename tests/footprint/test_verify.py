@@ -5,6 +5,7 @@ Each tampering happens inside the test's own transaction and is rolled back with
 import pytest
 from sqlalchemy import text
 
+from shared.errors import InvalidField
 from shared.footprint import verify as verifying
 from tests.footprint.helpers import append_one
 
@@ -66,6 +67,24 @@ async def test_reordered_events_are_found(session, three):
     assert (result.ok, result.first_bad_seq) == (False, a)
 
 
-async def test_an_empty_range_is_ok_and_checks_nothing(session, three):
-    result = await verifying.verify(session, from_seq=three[-1] + 10)
-    assert (result.ok, result.checked) == (True, 0)
+async def test_from_the_event_after_the_head_is_ok_and_checks_nothing(session, three):
+    """An auditor polling from the last event they saw (head + 1) is not refused."""
+    head = await verifying.head(session)
+    result = await verifying.verify(session, from_seq=head + 1)
+    assert (result.ok, result.checked, result.head_seq) == (True, 0, head)
+    capped = await verifying.verify(session, from_seq=three[0], to_seq=head + 1000)  # to_seq stops at the head
+    assert (capped.ok, capped.checked) == (True, head - three[0] + 1)
+
+
+def refusal(caught: pytest.ExceptionInfo[InvalidField]) -> list[tuple[list[str], str]]:
+    return [(e["loc"], e["msg"]) for e in caught.value.extras["errors"]]
+
+
+async def test_a_range_past_the_head_or_inverted_is_refused_naming_the_field(session, three):
+    head = await verifying.head(session)
+    with pytest.raises(InvalidField) as past:
+        await verifying.verify(session, from_seq=head + 2)
+    assert refusal(past) == [(["query", "from_seq"], f"`from_seq` is more than one past the head (seq {head}).")]
+    with pytest.raises(InvalidField) as inverted:
+        await verifying.verify(session, from_seq=10, to_seq=2)
+    assert refusal(inverted) == [(["query", "to_seq"], "`to_seq` is before `from_seq`.")]

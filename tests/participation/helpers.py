@@ -39,6 +39,21 @@ async def register_child(
     return child_id
 
 
+async def register_iro(session: AsyncSession, email: str, iro_id: uuid.UUID | None = None) -> uuid.UUID:
+    """Append `iro.registered` as the reviews service writes it; the IRO's id."""
+    iro_id = iro_id or uuid.uuid4()
+    await footprint.append(
+        session,
+        type="iro.registered",
+        actor=footprint.Actor(sub="manager@council.gov.uk", role="manager"),
+        subject=footprint.Subject("iro", iro_id),
+        payload={"iro_id": iro_id, "email": email.lower(), "fte": "1.000"},
+        service="reviews",
+        iro_id=iro_id,
+    )
+    return iro_id
+
+
 async def hold_review(
     session: AsyncSession,
     child_id: uuid.UUID,

@@ -10,14 +10,14 @@ import pytest
 from sqlalchemy import func, select, text
 
 from services.participation.models import HeldReview, Participation
-from tests.participation.helpers import child_with_review, events_of, hold_review, register_child
+from tests.participation.helpers import child_with_review, events_of, hold_review, register_child, register_iro
 
 BORN = dt.date(2010, 5, 1)
 HELD = dt.date(2021, 1, 10)
 
 
 async def test_put_records_the_code_and_how_the_child_and_parents_took_part(client, session, auth_header):
-    iro_id = uuid.uuid4()
+    iro_id = await register_iro(session, "iro@x.gov.uk")  # the chair records it: their footprint
     child_id, review_id = await child_with_review(session, BORN, HELD, iro_id=iro_id)
     body = {
         "code": "PN1",

@@ -364,15 +364,36 @@ async def test_advocacy_stats_count_referrals_per_calendar_quarter(client, sessi
     }
 
 
-async def test_a_post_repeated_with_its_idempotency_key_replays_the_first_answer(client, session, auth_header):
-    key = f"feedback-{uuid.uuid4()}"
-    headers = {**auth_header("iro", sub=f"idem-{uuid.uuid4().hex[:8]}"), "Idempotency-Key": key}
+async def test_a_post_repeated_with_its_idempotency_key_replays_the_first_answer(database_url, engine, auth_header):
+    """With real commits: a key's claim and stored answer live outside any test transaction."""
+    key, sub = f"feedback-{uuid.uuid4()}", f"idem-{uuid.uuid4().hex[:8]}@council.gov.uk"
+    headers = {**auth_header("iro", sub=sub), "Idempotency-Key": key}
     body = {"respondent": "guardian", "channel": "online", "answers": {"iro_listens": "sometimes"}}
-    first = await client.post("/v1/feedback", json=body, headers=headers)
-    again = await client.post("/v1/feedback", json=body, headers=headers)
-    assert (first.status_code, again.status_code) == (201, 201)
-    assert again.json() == first.json()
-    assert again.headers["idempotent-replayed"] == "true"
-    assert len(await events_of(session, first.json()["id"])) == 1
-    other = await client.post("/v1/feedback", json={**body, "channel": "paper"}, headers=headers)
-    assert other.status_code == 422
+    app = create_app(Settings(env="test", database_url=database_url, today=TODAY))
+    created: list[str] = []
+    try:
+        async for client in app_client(app):
+            first = await client.post("/v1/feedback", json=body, headers=headers)
+            assert first.status_code == 201, first.text
+            created.append(first.json()["id"])
+            again = await client.post("/v1/feedback", json=body, headers=headers)
+            assert again.status_code == 201
+            assert again.json() == first.json()
+            assert again.headers["idempotent-replayed"] == "true"
+            other = await client.post("/v1/feedback", json={**body, "channel": "paper"}, headers=headers)
+            assert other.status_code == 422
+            assert other.json()["errors"][0]["loc"] == ["header", "Idempotency-Key"]
+        async with engine.connect() as connection:
+            stored = await connection.scalar(
+                text("SELECT count(*) FROM participation.feedback WHERE id = CAST(:id AS uuid)"), {"id": created[0]}
+            )
+            events = await connection.scalar(
+                text("SELECT count(*) FROM footprint.events WHERE subject_id = :id"), {"id": created[0]}
+            )
+        assert (stored, events) == (1, 1)
+    finally:
+        async with engine.begin() as connection:
+            await connection.execute(
+                text("DELETE FROM participation.feedback WHERE id = ANY(CAST(:ids AS uuid[]))"), {"ids": created}
+            )
+            await connection.execute(text("DELETE FROM participation.idempotency_key WHERE subject = :s"), {"s": sub})

@@ -116,5 +116,5 @@ async def test_nul_characters_and_forged_cursors_are_422_not_500(api):
     assert nul.json()["errors"][0]["loc"] == ["body", "la_reference"]
     from shared.pagination import encode_cursor
 
-    forged = encode_cursor([1])  # the children list's key is a uuid
+    forged = encode_cursor([1], secret=api.settings.cursor_secret.get_secret_value(), scope="/v1/children")  # key: uuid
     assert (await api.get(f"/v1/children?cursor={forged}")).status_code == 422

@@ -140,7 +140,8 @@ def test_early_review_moves_due_on_but_is_judged_in_time_against_the_statutory_d
     statutory_due_on = date(2023, 2, 28)
     due_on = rules.bring_forward(statutory_due_on, date(2023, 2, 10))
     assert due_on == date(2023, 2, 10)
-    assert rules.derived_status("scheduled", due_on, date(2023, 2, 15)) == "overdue"
+    review = facts(due_on=due_on, statutory_due_on=statutory_due_on)
+    assert rules.review_status(review, date(2023, 2, 15)) == "overdue"
     # Held on 20 Feb: after the brought-forward date, before the statutory one.
     assert rules.is_in_time(date(2023, 2, 20), statutory_due_on)
     assert not rules.needs_late_reason(date(2023, 2, 20), statutory_due_on)
@@ -175,19 +176,81 @@ def test_review_held_on_the_statutory_due_date_is_in_time_and_the_day_after_is_l
     assert rules.needs_late_reason(date(2022, 1, 21), date(2022, 1, 20))
 
 
+def facts(**given) -> rules.ReviewFacts:
+    """A review due (and statutory due) on Thu 20 Jan 2022 of a child turning 18 on 1 Jan 2030."""
+    values = {
+        "stored": "scheduled",
+        "due_on": date(2022, 1, 20),
+        "statutory_due_on": date(2022, 1, 20),
+        "held_on": None,
+        "closed_on": None,
+        "eighteenth_birthday": date(2030, 1, 1),
+    }
+    return rules.ReviewFacts(**{**values, **given})
+
+
 @pytest.mark.parametrize(
-    ("stored", "today", "shown"),
+    ("given", "today", "shown"),
     [
-        ("scheduled", date(2022, 1, 19), "scheduled"),
-        ("scheduled", date(2022, 1, 20), "scheduled"),
-        ("scheduled", date(2022, 1, 21), "overdue"),
-        ("held", date(2022, 2, 1), "held"),
-        ("missed", date(2022, 2, 1), "missed"),
-        ("cancelled", date(2022, 2, 1), "cancelled"),
+        ({}, date(2022, 1, 19), "scheduled"),
+        ({}, date(2022, 1, 20), "scheduled"),
+        ({}, date(2022, 1, 21), "overdue"),
+        ({"stored": "held", "held_on": date(2022, 1, 18)}, date(2022, 2, 1), "held"),
+        ({"stored": "missed", "closed_on": date(2022, 1, 25)}, date(2022, 2, 1), "missed"),
+        ({"stored": "cancelled", "closed_on": date(2022, 1, 10)}, date(2022, 2, 1), "cancelled"),
     ],
 )
-def test_scheduled_review_is_overdue_only_after_its_due_date(stored, today, shown):
-    assert rules.derived_status(stored, date(2022, 1, 20), today) == shown
+def test_scheduled_review_is_overdue_only_after_its_due_date(given, today, shown):
+    assert rules.review_status(facts(**given), today) == shown
+
+
+@pytest.mark.parametrize(
+    ("today", "shown"),
+    [
+        (date(2022, 1, 17), "scheduled"),  # before the child turns 18 and before the due date
+        (date(2022, 1, 18), "cancelled"),  # 18 on Tue 18 Jan: the review was not yet due, so never counts
+        (date(2022, 3, 1), "cancelled"),
+    ],
+)
+def test_a_review_still_open_on_the_18th_birthday_not_yet_due_is_cancelled_from_that_day(today, shown):
+    assert rules.review_status(facts(eighteenth_birthday=date(2022, 1, 18)), today) == shown
+
+
+@pytest.mark.parametrize(
+    ("today", "shown"),
+    [
+        (date(2022, 1, 21), "overdue"),  # past its due date, the child still 17
+        (date(2022, 2, 1), "missed"),  # 18 on Tue 1 Feb 2022, the period still open: closed by s105, missed
+        (date(2022, 6, 1), "missed"),
+    ],
+)
+def test_a_care_leavers_review_due_before_the_18th_birthday_reads_missed_not_overdue(today, shown):
+    assert rules.review_status(facts(eighteenth_birthday=date(2022, 2, 1)), today) == shown
+
+
+def test_status_as_of_a_past_day_is_what_the_review_was_then():
+    # Held late on Mon 31 Jan 2022: overdue on 25 Jan, held from 31 Jan.
+    held = facts(stored="held", held_on=date(2022, 1, 31))
+    assert rules.review_status(held, date(2022, 1, 25)) == "overdue"
+    assert rules.review_status(held, date(2022, 1, 31)) == "held"
+    # The child left care on Tue 1 Feb 2022 with the review unheld: missed from then, overdue before.
+    missed = facts(stored="missed", closed_on=date(2022, 2, 1))
+    assert rules.review_status(missed, date(2022, 1, 31)) == "overdue"
+    assert rules.review_status(missed, date(2022, 2, 1)) == "missed"
+
+
+@pytest.mark.parametrize(
+    ("status", "today", "past_due"),
+    [
+        ("open", date(2023, 5, 31), False),  # due Wed 31 May 2023: not past due on the day
+        ("open", date(2023, 6, 1), True),
+        ("done", date(2023, 6, 1), False),
+        ("not_done", date(2023, 6, 1), False),
+        ("superseded", date(2023, 6, 1), False),
+    ],
+)
+def test_a_decision_is_past_due_only_while_open_after_its_due_date(status, today, past_due):
+    assert rules.decision_past_due(status, date(2023, 5, 31), today) is past_due
 
 
 def test_review_held_over_several_meetings_is_dated_by_the_first_meeting():

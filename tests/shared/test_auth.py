@@ -127,6 +127,7 @@ def production(jwks):
         jwt_issuer="https://login.example/tenant/v2.0",
         jwt_audience="api://iro-platform",
         iro_claim="preferred_username",
+        cursor_secret="a-production-cursor-secret-of-40-characters",
     )
 
 
@@ -152,3 +153,59 @@ async def test_production_refuses_the_wrong_issuer(production, jwks):
 async def test_production_refuses_development_tokens(production, settings):
     dev_token = mint_development_token(settings, sub="a@council.gov.uk", roles=["admin"])
     assert (await call(production, dev_token))[0] == 401
+
+
+def forged_with(settings: CommonSettings, **claims: object) -> str:
+    """A development-signed token with these claims over the usual ones (so only they are wrong)."""
+    now = int(time.time())
+    base: dict[str, object] = {
+        "sub": "alice@council.gov.uk",
+        "roles": ["iro"],
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "iat": now,
+        "exp": now + 600,
+    }
+    return jwt.encode({**base, **claims}, settings.development_signing_key(), algorithm="HS256")
+
+
+@pytest.mark.parametrize(
+    ("claim", "value"),
+    [
+        ("exp", "1893456000"),  # PyJWT casts this with int() and accepts it
+        ("exp", True),
+        ("nbf", "0"),
+        ("iat", "1700000000"),
+        ("roles", "iro"),
+        ("roles", ["iro", 5]),
+        ("roles", {"iro": True}),
+        ("sub", 12345),
+    ],
+)
+async def test_claim_of_the_wrong_type_is_401_naming_it_every_time(settings, claim, value):
+    token = forged_with(settings, **{claim: value})
+    app = build_app(settings, service="t", title="t", description="d", routers=[router], use_database=False)
+    async for client in app_client(app):
+        for _ in range(2):  # the second use once found a cached principal and compared a string with the clock
+            response = await client.get("/v1/whoami", headers={"Authorization": f"Bearer {token}"})
+            assert response.status_code == 401, response.text
+            body = response.json()
+            assert body["claim"] == claim
+            assert f"`{claim}`" in body["detail"]
+
+
+async def test_numeric_claims_may_be_fractional(settings):
+    token = forged_with(settings, exp=time.time() + 600.5, iat=time.time() - 0.5)
+    status, body = await call(settings, token)
+    assert status == 200
+    assert body["sub"] == "alice@council.gov.uk"
+
+
+@pytest.mark.parametrize("ttl", ["-100", "0", str(31 * 24 * 3600)])
+def test_iro_token_refuses_a_lifetime_that_is_spent_or_too_long(ttl, capsys):
+    from shared import cli
+
+    assert cli.main(["token", "--role", "iro", "--sub", "a@council.gov.uk", "--ttl", ttl]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "--ttl must be 1 to 2592000 seconds" in err

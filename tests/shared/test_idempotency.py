@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.reviews.main import create_app
 from services.reviews.settings import Settings
 from shared.auth import mint_development_token
+from shared.idempotency import Claim, request_hash
 from tests.conftest import app_client
 
 CHILDREN = "/v1/children"
@@ -276,3 +277,88 @@ async def test_a_post_without_a_key_is_not_idempotent(idem):
     assert again.status_code == 409  # the la_reference is taken: the route ran again
     assert "idempotent-replayed" not in again.headers
     assert await idem.scalar("SELECT count(*) FROM reviews.idempotency_key WHERE subject = :s", s=sub) == 0
+
+
+async def test_a_claim_dies_with_its_claimant_and_a_retry_then_runs_once(idem, engine):
+    """The claim is a session-level advisory lock: while its claimant's connection lives a retry is a
+    409; the moment that connection ends (process killed, database restarted) a retry runs."""
+    sub, key, ref = idem.subject(), f"dead-{idem.run}", idem.reference()
+    claim = Claim("reviews", sub, "POST", CHILDREN, key, uuid.uuid4())
+    claimant = await engine.connect()  # stands for a process that claimed the key and then died
+    await claimant.execute(text("SELECT pg_advisory_lock(hashtextextended(:name, 0))"), {"name": claim.lock_name})
+    await claimant.execute(
+        text("INSERT INTO reviews.idempotency_key (subject, method, path, key, request_hash, lease)"
+             " VALUES (:s, :m, :p, :k, :h, :lease)"),
+        {**claim.params(), "h": request_hash(json.dumps(child_body(ref)).encode())},
+    )  # fmt: skip
+    await claimant.commit()
+
+    in_flight = await idem.post(CHILDREN, child_body(ref), sub=sub, key=key)
+    assert in_flight.status_code == 409, in_flight.text
+    assert "still being processed" in in_flight.json()["detail"]
+
+    await claimant.invalidate()  # the connection ends; PostgreSQL releases its lock
+    await claimant.close()
+    retry = await idem.post(CHILDREN, child_body(ref), sub=sub, key=key)
+    assert retry.status_code == 201, retry.text
+    assert "idempotent-replayed" not in retry.headers
+    assert await idem.children(ref) == 1
+    [row] = await idem.key_rows(key, sub)
+    assert (row.state, row.response_status) == ("done", 201)
+
+
+async def test_the_response_is_kept_in_the_transaction_of_the_change(idem):
+    sub, key, ref = idem.subject(), f"xact-{idem.run}", idem.reference()
+    created = await idem.post(CHILDREN, child_body(ref), sub=sub, key=key)
+    assert created.status_code == 201
+    child_xmin = await idem.scalar("SELECT xmin::text FROM reviews.child WHERE la_reference = :r", r=ref)
+    key_xmin = await idem.scalar(
+        "SELECT xmin::text FROM reviews.idempotency_key WHERE key = :k AND subject = :s", k=key, s=sub
+    )
+    assert child_xmin == key_xmin  # one transaction wrote both
+    [row] = await idem.key_rows(key, sub)
+    assert json.loads(row.response_body) == created.json()
+
+
+async def test_a_committed_change_whose_response_was_lost_replays_its_answer(idem, database_url):
+    """The connection drops after the commit, before the client reads the answer: the retry with the
+    key is told the true outcome (201 and the child), and nothing is done twice."""
+    sub, key, ref = idem.subject(), f"lost-{idem.run}", idem.reference()
+    app = create_app(idem.settings)
+
+    async def losing(scope, receive, send):
+        async def lose(message):  # nothing reaches the client
+            return None
+
+        await app(scope, receive, lose)
+        if scope["type"] == "http":
+            raise ConnectionResetError("the client went away")
+
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=losing, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            lost = await client.post(
+                CHILDREN, content=json.dumps(child_body(ref)).encode(), headers=idem.headers(sub, key)
+            )
+            assert lost.status_code == 500  # the transport's stand-in for an answer that never came
+    assert await idem.children(ref) == 1
+
+    retry = await idem.post(CHILDREN, child_body(ref), sub=sub, key=key)
+    assert retry.status_code == 201, retry.text
+    assert retry.headers["idempotent-replayed"] == "true"
+    assert retry.json()["la_reference"] == ref
+    assert await idem.children(ref) == 1
+    assert await idem.registered_events(ref) == 1
+
+
+async def test_a_deeply_nested_body_is_the_same_400_with_or_without_a_key(idem):
+    sub = idem.subject()
+    deep = b"[" * 1000 + b"]" * 1000
+    answers = []
+    for key in (None, f"deep-{idem.run}"):
+        response = await idem.post(CHILDREN, deep, sub=sub, key=key)
+        assert response.status_code == 400, response.text
+        assert response.headers["content-type"].startswith("application/problem+json")
+        body = response.json()
+        answers.append((body["type"], body["title"], body["detail"]))
+    assert answers[0] == answers[1]

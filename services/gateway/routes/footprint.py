@@ -4,6 +4,7 @@ Reads go through the read-only database role (`<prefix>_auditor`)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import uuid
 from collections.abc import AsyncIterator
@@ -11,13 +12,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, SerializerFunctionWrapHandler, model_serializer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth import Principal, require_roles
 from shared.errors import InvalidField
 from shared.footprint import read
 from shared.footprint import verify as verifying
+from shared.pagination import CURSOR_MAX_LENGTH, cursor_secret
+from shared.types import Date, Line, PositiveSeq, Seq, Timestamp
 
 router = APIRouter(prefix="/v1/footprint", tags=["footprint"])
 
@@ -33,9 +36,19 @@ AuditSession = Annotated[AsyncSession, Depends(audit_session)]
 
 
 class Actor(BaseModel):
+    """As stored and hashed: `source` only on a case system's events (absent, not null, otherwise),
+    the same object the export and the overview carry."""
+
     sub: str
     role: str
     source: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _as_stored(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]  # keeps the schema
+        shape = handler(self)
+        if shape.get("source") is None:
+            shape.pop("source", None)
+        return shape
 
 
 class EventRead(BaseModel):
@@ -85,23 +98,30 @@ def day_end(day: dt.date | None) -> dt.datetime | None:
 
 
 def event_filter(
+    request: Request,
     child_id: uuid.UUID | None = None,
     iro_id: uuid.UUID | None = None,
-    actor: str | None = Query(None, description="An actor's subject (`sub`)."),
-    type: list[str] = Query([], description="Event types; repeat for several (e.g. `child.record_viewed`)."),
-    service: str | None = None,
-    start: dt.date | None = Query(None, alias="from", description="`occurred_at` on or after this day (UTC)."),
-    end: dt.date | None = Query(None, alias="to", description="`occurred_at` on or before this day (UTC)."),
-    recorded_from: dt.datetime | None = Query(None, description="`recorded_at` at or after (RFC 3339)."),
-    recorded_to: dt.datetime | None = Query(None, description="`recorded_at` at or before (RFC 3339)."),
-    after_seq: int | None = Query(None, ge=0, description="Events after this seq."),
-    cursor: str | None = Query(None, description="The `next_cursor` of the previous page."),
+    actor: Line | None = Query(None, description="An actor's subject (`sub`)."),
+    type: list[Line] = Query(
+        [], max_length=100, description="Event types; repeat for several (e.g. `child.record_viewed`)."
+    ),
+    service: Line | None = None,
+    start: Date | None = Query(None, alias="from", description="`occurred_at` on or after this day (UTC), YYYY-MM-DD."),
+    end: Date | None = Query(None, alias="to", description="`occurred_at` on or before this day (UTC), YYYY-MM-DD."),
+    recorded_from: Timestamp | None = Query(None, description="`recorded_at` at or after (RFC 3339, with a zone)."),
+    recorded_to: Timestamp | None = Query(None, description="`recorded_at` at or before (RFC 3339, with a zone)."),
+    after_seq: Seq | None = Query(None, description="Events after this seq (0 to 2**63 - 1)."),
+    cursor: str | None = Query(
+        None, max_length=CURSOR_MAX_LENGTH, description="The `next_cursor` of the previous page (opaque, signed)."
+    ),
 ) -> read.EventFilter:
+    """The filters of `GET /v1/footprint` and its export, every value checked before a query runs:
+    422 naming the parameter for a value out of its type's range, a cursor this API did not give
+    out, or `after_seq` and `cursor` together."""
     if after_seq is not None and cursor:
         raise InvalidField(("query", "cursor"), "Send `after_seq` or `cursor`, not both.")
-    for name, value in (("recorded_from", recorded_from), ("recorded_to", recorded_to)):
-        if value is not None and value.tzinfo is None:
-            raise InvalidField(("query", name), f"{name} needs a time zone (e.g. 2022-01-20T10:00:00Z).")
+    if start and end and end < start:
+        raise InvalidField(("query", "to"), "`to` is before `from`.")
     return read.EventFilter(
         child_id=child_id,
         iro_id=iro_id,
@@ -112,7 +132,7 @@ def event_filter(
         occurred_to=day_end(end),
         recorded_from=recorded_from,
         recorded_to=recorded_to,
-        after_seq=read.decode_cursor(cursor) if cursor else (after_seq or 0),
+        after_seq=read.decode_cursor(cursor, secret=cursor_secret(request)) if cursor else (after_seq or 0),
     )
 
 
@@ -121,13 +141,14 @@ Filter = Annotated[read.EventFilter, Depends(event_filter)]
 
 @router.get("", response_model=EventPage)
 async def list_events(
+    request: Request,
     session: AuditSession,
     where: Filter,
     _: Principal = Depends(AUDITORS),
     limit: int = Query(50, ge=1, le=500),
 ) -> dict[str, Any]:
     """Events in `seq` order, filtered; keyset pages stable while events are appended."""
-    found = await read.page(session, where, limit=limit)
+    found = await read.page(session, where, limit=limit, secret=cursor_secret(request))
     return {"items": [read.as_json(row) for row in found.items], "next_cursor": found.next_cursor}
 
 
@@ -135,10 +156,12 @@ async def list_events(
 async def verify_chain(
     session: AuditSession,
     _: Principal = Depends(AUDITORS),
-    from_seq: int | None = Query(None, ge=1),
-    to_seq: int | None = Query(None, ge=1),
+    from_seq: PositiveSeq | None = Query(None, description="First seq to check; at most the head + 1."),
+    to_seq: PositiveSeq | None = Query(None, description="Last seq to check (default and at most: the head)."),
 ) -> VerifyRead:
-    """Recompute the hash chain; `first_bad_seq` names the first event changed, removed or reordered."""
+    """Recompute the hash chain; `first_bad_seq` names the first event changed, removed or reordered.
+    422 on `to_seq` when it is before `from_seq`, on `from_seq` when it is more than one past the
+    head (`head + 1` checks nothing: an auditor polling from their last seen event gets `checked: 0`)."""
     result = await verifying.verify(session, from_seq=from_seq, to_seq=to_seq)
     return VerifyRead(**result.__dict__)
 
@@ -149,14 +172,25 @@ async def verify_chain(
     responses={200: {"content": {"application/x-ndjson": {}, "text/csv": {}}}},
 )
 async def export(request: Request, where: Filter, _: Principal = Depends(AUDITORS)) -> StreamingResponse:
-    """Every matching event, streamed: NDJSON, or CSV with `Accept: text/csv`. Constant memory."""
+    """Every matching event, streamed: NDJSON, or CSV with `Accept: text/csv`. Constant memory.
+
+    The filters are checked and the first batch read before the status line goes, so a bad value is
+    a 422 and a database failure a 5xx, never a 200 with nothing after it. A complete export ends
+    with a trailer (`{"complete": true, "count": N, "head_seq": H}`, or the CSV row
+    `#complete,count=N,head_seq=H`); a failure later aborts the response without it (and without
+    the chunked encoding's last chunk), so the client can tell the export is incomplete."""
     as_csv = "text/csv" in request.headers.get("accept", "")
-    sessions = request.app.state.audit_sessions
+    # Its own session: the stream outlives the request's dependencies. Closed when the body ends.
+    resources = contextlib.AsyncExitStack()
+    session = await resources.enter_async_context(request.app.state.audit_sessions())
+    try:
+        chunks = await (read.csv_rows(session, where) if as_csv else read.ndjson(session, where))
+    except BaseException:
+        await resources.aclose()
+        raise
 
     async def body() -> AsyncIterator[bytes]:
-        # Its own session: the stream outlives the request's dependencies.
-        async with sessions() as session:
-            chunks = read.csv_rows(session, where) if as_csv else read.ndjson(session, where)
+        async with resources:
             async for chunk in chunks:
                 yield chunk
 
@@ -171,12 +205,16 @@ async def export(request: Request, where: Filter, _: Principal = Depends(AUDITOR
 async def summary(
     session: AuditSession,
     _: Principal = Depends(AUDITORS),
-    start: dt.date | None = Query(None, alias="from"),
-    end: dt.date | None = Query(None, alias="to"),
-    group_by: list[str] = Query(["type"], description="Any of `iro`, `type`, `month`; repeat or comma-separate."),
+    start: Date | None = Query(None, alias="from", description="`occurred_at` on or after this day (UTC)."),
+    end: Date | None = Query(None, alias="to", description="`occurred_at` on or before this day (UTC)."),
+    group_by: list[Line] = Query(
+        ["type"], max_length=10, description="Any of `iro`, `type`, `month`; repeat or comma-separate."
+    ),
     include_access: bool = Query(False, description="Count `child.record_viewed` access events too."),
 ) -> SummaryRead:
     """Counts of events by IRO, type and month (combinable); access events apart unless asked for."""
+    if start and end and end < start:
+        raise InvalidField(("query", "to"), "`to` is before `from`.")
     groups: list[Any] = []
     for value in group_by:
         groups.extend(part.strip() for part in value.split(",") if part.strip())
