@@ -5,9 +5,11 @@
 Designs, each append in its own transaction, with 1, 8 and 32 writers (asyncio tasks, one connection
 each): `footprint` (shared.footprint.append), `plain` (INSERT into a copy of footprint.events with a
 sequence for seq: no hash, no order) and `lock-table` (LOCK TABLE ... IN EXCLUSIVE MODE, as the
-`eventsourcing` library's PostgreSQL recorder, then seq = last + 1 and the same hash chain).
-bench/README.md says more. Without a URL an embedded PostgreSQL runs in a temporary folder; with
-one, a throwaway database iro_bench_<random> is created on that server and dropped at the end.
+`eventsourcing` library's PostgreSQL recorder, then seq = last + 1 and the same hash chain). And in
+batches of 10 and 100 events per transaction: `footprint-batchN` (shared.footprint.batch, one call of
+footprint.append_events) beside `plain-batchN` (one multi-row INSERT of N rows); their figures count
+events, not transactions. bench/README.md says more. Without a URL an embedded PostgreSQL runs in a
+temporary folder; with one, a throwaway database iro_bench_<random> is created on that server and dropped at the end.
 """
 
 from __future__ import annotations
@@ -39,17 +41,23 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from shared import db, migrate
 from shared.embedded import EmbeddedPostgres
-from shared.footprint import canonical
+from shared.footprint import canonical, events
 from shared.footprint.append import append
+from shared.footprint.batch import PendingEvent, append_many
 from shared.footprint.models import Actor, Event, Subject
 
 WRITERS = (1, 8, 32)
-DESIGNS = ("plain", "footprint", "lock-table")
+BATCHES = (10, 100)
+DESIGNS = (
+    "plain", "footprint", "lock-table",
+    *(f"{design}-batch{size}" for size in BATCHES for design in ("plain", "footprint")),
+)  # fmt: skip
 MAX_APPENDS_PER_CASE = 1_000_000  # a bound on count as well as on time
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
 ACTOR = Actor(sub="bench-user", role="iro")
-PAYLOAD = {"outcome": "agreed", "attempt": 1, "note": "benchmark event"}
+EVENT = events.MidwayReviewHeld(midway_review_id=uuid.UUID(int=1), held_on=dt.date(2024, 1, 15), outcome="on_track")
+PAYLOAD = EVENT.to_payload()  # what the typed append stores, so every design writes the same payload
 _bench_metadata = MetaData()
 PLAIN = Event.metadata.tables["footprint.events"].to_metadata(_bench_metadata, schema="public", name="bench_plain")
 LOCKED = Event.metadata.tables["footprint.events"].to_metadata(_bench_metadata, schema="public", name="bench_locked")
@@ -70,7 +78,7 @@ def _event() -> dict[str, Any]:
     """The arguments of one `append` call: a review outcome, with new ids each time."""
     subject = Subject("review", str(uuid.uuid4()))
     ids = {"child_id": uuid.uuid4(), "iro_id": uuid.uuid4(), "request_id": secrets.token_hex(8)}
-    return {"type": "review.outcome_recorded", "actor": ACTOR, "subject": subject, "service": "bench", **ids}
+    return {"type": EVENT.type, "actor": ACTOR, "subject": subject, "service": "bench", **ids}
 
 
 def _row() -> dict[str, Any]:
@@ -80,20 +88,54 @@ def _row() -> dict[str, Any]:
     return event | {"id": uuid.uuid4(), "actor": actor.as_json(), "subject_type": "review", "subject_id": subject.id}
 
 
-async def append_footprint(session: AsyncSession) -> None:
+async def append_footprint(session: AsyncSession) -> int:
     async with session.begin():
-        await append(session, payload=PAYLOAD, **_event())
+        fields = _event()
+        del fields["type"]  # the typed event carries it
+        await append(session, event=EVENT, **fields)
+    return 1
 
 
-async def append_plain(session: AsyncSession) -> None:
+def _plain_row() -> dict[str, Any]:
     now = dt.datetime.now(dt.UTC)
     row = _row() | {"payload": PAYLOAD, "occurred_at": now, "recorded_at": now}
-    row |= {"prev_hash": canonical.GENESIS_HASH, "hash": canonical.GENESIS_HASH}
+    return row | {"prev_hash": canonical.GENESIS_HASH, "hash": canonical.GENESIS_HASH}
+
+
+async def append_plain(session: AsyncSession) -> int:
     async with session.begin():
-        await session.execute(insert(PLAIN).values(**row))
+        await session.execute(insert(PLAIN).values(**_plain_row()))
+    return 1
 
 
-async def append_lock_table(session: AsyncSession) -> None:
+def footprint_batch(size: int) -> Callable[[AsyncSession], Awaitable[int]]:
+    """`size` events per transaction through the batch append (shared.footprint.batch)."""
+
+    async def op(session: AsyncSession) -> int:
+        async with session.begin():
+            batch = []
+            for _ in range(size):
+                fields = _event()
+                del fields["type"]  # the typed event carries it
+                batch.append(PendingEvent.of(EVENT, **fields))
+            await append_many(session, batch)
+        return size
+
+    return op
+
+
+def plain_batch(size: int) -> Callable[[AsyncSession], Awaitable[int]]:
+    """`size` plain rows per transaction in one multi-row INSERT: the batch's baseline."""
+
+    async def op(session: AsyncSession) -> int:
+        async with session.begin():
+            await session.execute(insert(PLAIN), [_plain_row() for _ in range(size)])
+        return size
+
+    return op
+
+
+async def append_lock_table(session: AsyncSession) -> int:
     row = _row() | {"payload": canonical.normalise_payload(PAYLOAD)}
     async with session.begin():
         await session.execute(_LOCK_TABLE)
@@ -103,12 +145,15 @@ async def append_lock_table(session: AsyncSession) -> None:
         row["hash"] = canonical.chain_hash(prev_hash, canonical.canonical(**row))
         row["prev_hash"] = prev_hash
         await session.execute(insert(LOCKED).values(**row))
+    return 1
 
 
-OPS: dict[str, Callable[[AsyncSession], Awaitable[None]]] = {
+OPS: dict[str, Callable[[AsyncSession], Awaitable[int]]] = {
     "plain": append_plain,
     "footprint": append_footprint,
     "lock-table": append_lock_table,
+    **{f"footprint-batch{size}": footprint_batch(size) for size in BATCHES},
+    **{f"plain-batch{size}": plain_batch(size) for size in BATCHES},
 }
 
 
@@ -187,8 +232,7 @@ async def measure(
 
     async def writer(session: AsyncSession) -> None:
         while not stop.is_set() and done[0] < MAX_APPENDS_PER_CASE:
-            await op(session)
-            done[0] += 1
+            done[0] += await op(session)
 
     tasks = [asyncio.create_task(writer(s)) for s in sessions]
     try:
@@ -309,6 +353,11 @@ def report(cases: list[Case], info: dict[str, str], title: str, args: argparse.N
         f"- footprint@8 / plain@1 = **{vs_floor:.2f}** (goal >= 0.7): {'met' if vs_floor >= 0.7 else 'NOT met'}",
         f"- footprint@8 / lock-table@8 = **{vs_lock:.2f}** (goal >= 1.0): {'met' if vs_lock >= 1.0 else 'NOT met'}",
         "- footprint@N / plain@N: " + ", ".join(f"{n}: {ratio(('footprint', n), ('plain', n)):.2f}" for n in WRITERS),
+        *(
+            f"- footprint-batch{size}@N / plain-batch{size}@N (events/s, {size} per transaction): "
+            + ", ".join(f"{n}: {ratio((f'footprint-batch{size}', n), (f'plain-batch{size}', n)):.2f}" for n in WRITERS)
+            for size in BATCHES
+        ),
         "",
         "Reading (generated from the figures):",
         "",

@@ -20,12 +20,27 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth import Principal
-from shared.errors import Forbidden
+from shared.errors import DomainError
 from shared.footprint.models import Event
 
 MAY_NAME_ANOTHER: Final = frozenset({"manager", "admin", "integration"})
 
 Lookup = Callable[[], Awaitable[uuid.UUID | None]]
+
+
+class AnotherIroNamed(DomainError):
+    """An IRO named another IRO as a write's author (the module's rule); `field` names the body field."""
+
+    status = 403
+    type_ = "another-iro-named"
+    title = "An IRO writes as themselves."
+
+    def __init__(self, field: str) -> None:
+        super().__init__(
+            f"An IRO writes as themselves: `{field}` names another IRO. Only a manager, an admin or "
+            "a case system may name another IRO."
+        )
+        self.extras["field"] = field  # a member of the problem, as before; a 403 lists no `errors`
 
 
 def acts_as_iro(principal: Principal) -> bool:
@@ -53,16 +68,12 @@ async def author_iro(
     """The IRO a write is filed under (the module's rule). `acting` looks up the IRO the token
     identifies (each service from its own records); `named` is the body field `field`, if any;
     `allocated` looks up the IRO allocated to the child, for a write no IRO made.
-    Raises `Forbidden` (403) when the caller may not name that IRO."""
+    Raises `AnotherIroNamed` (403) when the caller may not name that IRO."""
     me = await acting() if acts_as_iro(principal) else None
     if named is not None:
         if named == me or may_name_another(principal):
             return named
-        raise Forbidden(
-            f"An IRO writes as themselves: `{field}` names another IRO. Only a manager, an admin or "
-            "a case system may name another IRO.",
-            field=field,
-        )
+        raise AnotherIroNamed(field)
     if me is not None:
         return me
     if acts_as_iro(principal) and not may_name_another(principal):

@@ -290,7 +290,11 @@ def serve(settings: ServeSettings) -> int:
         say("Stopping ...")
         _stop_children(children)
         if database is not None:
-            database.stop()
+            try:
+                database.stop()
+            except Exception as exc:  # say so plainly: the database may still be running
+                say(f"iro serve: could not stop the database in {database.pgdata}: {exc}", sys.stderr)
+                code = 1
         lock.release()
         say("Stopped.")
     return code

@@ -123,18 +123,26 @@ class UnitOfWork(APIRoute):
 
     The route and the service functions only `flush()`; when the route returns, its response is
     rendered, kept on the request's `Idempotency-Key` in the same transaction (shared.idempotency),
-    and the session commits. A route that raises commits nothing (the session rolls back when the
+    the footprint events the request recorded (shared.context) are appended in one batch, and the
+    session commits. A route that raises commits nothing (the session rolls back when the
     request ends); a commit that fails (the database went away) is answered as any error is, so no
     client is told of a change that was not committed. Every service router uses this route class."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        from shared.footprint import batch  # the footprint's models hang from this module's Base
+
         handler = super().get_route_handler()
 
         async def handle(request: Request) -> Response:
             response = await handler(request)
             session: AsyncSession | None = getattr(request.state, "session", None)
-            if session is not None and session.in_transaction():
+            context = getattr(request.state, "context", None)
+            recorded = context.recorded if context is not None else []
+            if session is not None and (session.in_transaction() or recorded):
                 await idempotency.keep_response(session, response)
+                if recorded:  # last: the append lock is then held only until the commit
+                    await batch.append_many(session, recorded)
+                    recorded.clear()
                 await session.commit()
             return response
 

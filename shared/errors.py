@@ -10,7 +10,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -42,25 +42,95 @@ PROBLEM_TYPE_URI = "/problems/{type}"
 
 __all__ = [
     "BadRequest",
+    "BeforeDateOfBirth",
+    "CodeNotOnList",
     "Conflict",
     "DatabaseUnavailable",
+    "DateInFuture",
     "DomainError",
     "Forbidden",
     "InvalidField",
     "NotFound",
     "Problem",
+    "TextRequired",
     "Unauthorised",
+    "UnknownChild",
     "ValidationFailed",
     "install_error_handlers",
 ]
 
 
 class DomainError(StatusProblem):
-    """Base of every service's domain errors: a status, a stable `type` and a title."""
+    """Base of every service's domain errors: a status, a stable `type` and a title.
+
+    The rules raise them knowing the name of the input they refuse, never the request's shape:
+    `field` (the class's default, or given when raised: a name, or a path within the body such as
+    `("parents", 0, "relationship")`) is placed in the body here, the one place that does it. Code
+    that knows the request (a query parameter) gives the whole `loc` instead. A located refusal
+    lists its field in `errors`, as validation errors do; other keywords (`valid`, `current_state`,
+    ...) become members of the problem."""
 
     status = 422
     type_ = "domain-rule"
     title = "A domain rule was broken."
+    field: ClassVar[str | None] = None
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        field: str | Sequence[str | int] | None = None,
+        loc: Sequence[str | int] | None = None,
+        **extras: Any,
+    ) -> None:
+        self.loc = _located(field if field is not None else type(self).field, loc)
+        if self.loc is not None:
+            extras["errors"] = [{"loc": list(self.loc), "msg": detail, "type": "domain_rule"}]
+        super().__init__(detail, **extras)
+
+
+def _located(field: str | Sequence[str | int] | None, loc: Sequence[str | int] | None) -> tuple[str | int, ...] | None:
+    """The `loc` of a refusal: `loc` as given, else `field` in the body (`()` is the body itself)."""
+    if loc is not None:
+        return tuple(loc)
+    if field is None:
+        return None
+    return ("body", field) if isinstance(field, str) else ("body", *field)
+
+
+# Refusals every service makes, alike.
+
+
+class DateInFuture(DomainError):
+    type_ = "date-in-future"
+    title = "The date has not come yet."
+
+
+class CodeNotOnList(DomainError):
+    """A value not on its code or practice list; `valid` lists those that are."""
+
+    type_ = "code-not-on-list"
+    title = "The value is not on its list."
+
+    def __init__(self, detail: str, *, valid: Sequence[str], **kwargs: Any) -> None:
+        super().__init__(detail, valid=list(valid), **kwargs)
+
+
+class TextRequired(DomainError):
+    type_ = "text-required"
+    title = "The text must not be blank."
+
+
+class BeforeDateOfBirth(DomainError):
+    type_ = "before-date-of-birth"
+    title = "The date is before the child's date of birth."
+
+
+class UnknownChild(DomainError):
+    """A body field names a child no `child.registered` event has announced."""
+
+    type_ = "unknown-child"
+    title = "No such child has been registered."
 
 
 class BadRequest(BadRequestProblem):

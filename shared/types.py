@@ -29,7 +29,7 @@ from annotated_types import Ge, Le
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator, StringConstraints
 from pydantic_core import PydanticCustomError
 
-from shared.errors import InvalidField
+from shared.errors import DateInFuture
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -129,9 +129,9 @@ Messages never repeat the value."""
 def check_date_of_birth(value: dt.date, *, today: dt.date, loc: tuple[str, ...] = ("body", "date_of_birth")) -> None:
     """Refuse a date of birth after `today` (the platform's clock).
 
-    Raises `InvalidField` (422) naming `loc`; the message does not repeat the submitted date."""
+    Raises `DateInFuture` (422) naming `loc`; the message does not repeat the submitted date."""
     if value > today:
-        raise InvalidField(loc, "A date of birth cannot be in the future.")
+        raise DateInFuture("A date of birth cannot be in the future.", loc=loc)
 
 
 def _timestamp_text(value: Any) -> Any:

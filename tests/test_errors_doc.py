@@ -19,6 +19,7 @@ import services
 import shared
 from services.reviews.main import create_app as reviews_app
 from services.reviews.settings import Settings as ReviewsSettings
+from shared.errors import DomainError
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = (ROOT / "docs" / "errors.md").read_text()
@@ -50,13 +51,17 @@ def subclasses(cls: type) -> set[type]:
     return found
 
 
-def named_by_class() -> set[str]:
-    """Problem classes of ours: their `type_`, or the name fastapi-problem derives when they set none."""
+def problem_classes() -> list[type[StatusProblem]]:
+    """Every problem class of ours with a fixed status (the domain errors among them), every module imported."""
     for package in (services, shared):
         for module in pkgutil.walk_packages(package.__path__, prefix=f"{package.__name__}."):
             importlib.import_module(module.name)
-    ours = [cls for cls in subclasses(StatusProblem) if cls.__module__.startswith(("services.", "shared."))]
-    return {cls.type_ or error_class_to_type(cls.__new__(cls)) for cls in ours}
+    return [cls for cls in subclasses(StatusProblem) if cls.__module__.startswith(("services.", "shared."))]
+
+
+def named_by_class() -> set[str]:
+    """Problem classes of ours: their `type_`, or the name fastapi-problem derives when they set none."""
+    return {cls.type_ or error_class_to_type(cls.__new__(cls)) for cls in problem_classes()}
 
 
 async def made_by_the_framework() -> dict[str, tuple[int, str]]:
@@ -83,6 +88,14 @@ def documented() -> set[str]:
     return set(re.findall(r"`([a-z0-9-]+)`", DOC))
 
 
+def documented_status() -> dict[str, set[int]]:
+    """The status each type's table row gives: `| 409 | `escalation-not-open` | ...`."""
+    rows: dict[str, set[int]] = {}
+    for status, type_ in re.findall(r"^\| (\d{3}) \| `([a-z0-9-]+)` \|", DOC, re.M):
+        rows.setdefault(type_, set()).add(int(status))
+    return rows
+
+
 async def test_the_frameworks_own_exceptions_are_problems_with_their_status():
     made = await made_by_the_framework()
     assert {why: status for why, (status, _) in made.items()} == {
@@ -99,3 +112,18 @@ async def test_docs_errors_md_lists_every_problem_type_the_platform_emits():
     assert {"not-found", "validation-failed", "service-unavailable", "service-timeout", "cors-refused"} <= emitted
     missing = sorted(emitted - documented())
     assert missing == [], f"docs/errors.md does not list {missing}"
+
+
+def test_every_domain_error_has_its_own_type_and_a_row_with_its_status():
+    domain = [cls for cls in problem_classes() if issubclass(cls, DomainError) and cls is not DomainError]
+    types = {cls.type_: cls for cls in domain}
+    assert {"review-late-without-reason", "la-reference-taken", "escalation-not-open", "scope-mismatch"} <= set(types)
+    assert {"participation-code-contradicts-age", "code-not-on-list", "another-iro-named"} <= set(types)
+    assert len(types) == len(domain), "two domain errors share a type"
+    rows = documented_status()
+    wrong = {
+        cls.type_: (cls.status, sorted(rows.get(cls.type_ or "", set())))
+        for cls in problem_classes()
+        if rows.get(cls.type_ or "") != {cls.status}
+    }
+    assert wrong == {}, f"docs/errors.md gives these types no row, or another status: {wrong}"

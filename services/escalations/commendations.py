@@ -19,6 +19,7 @@ from services.escalations.service import SERVICE, check_cursor, footprint_iro
 from shared import footprint
 from shared.auth import Principal
 from shared.errors import NotFound
+from shared.footprint import events
 from shared.footprint.consumer import Consumer
 from shared.pagination import PageParams, paginate
 
@@ -48,10 +49,11 @@ async def record_commendation(
     await session.flush()
     await footprint.append(
         session,
-        type="commendation.recorded",
+        event=events.CommendationRecorded(
+            commendation_id=commendation.id, team=commendation.team, raised_on=commendation.raised_on
+        ),
         actor=actor,
         subject=footprint.Subject("commendation", commendation.id),
-        payload={"commendation_id": commendation.id, "team": commendation.team, "raised_on": commendation.raised_on},
         service=SERVICE,
         child_id=commendation.child_id,
         iro_id=await footprint_iro(session, principal, commendation.child_id),

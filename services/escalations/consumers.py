@@ -8,7 +8,6 @@ not yet known first catches the consumer up inside its own transaction (`ensure_
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -20,32 +19,23 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.escalations.models import KnownChild, KnownIro
-from shared.errors import InvalidField
+from shared.errors import UnknownChild
+from shared.footprint import events
 from shared.footprint.consumer import Consumer
 from shared.settings import CommonSettings
 
 NAME = "escalations.children"
 SCHEMA = "escalations"
-TYPES = frozenset({"child.registered", "iro.registered", "iro.allocated"})
+TYPES = frozenset({events.ChildRegistered.type, events.IroRegistered.type, events.IroAllocated.type})
 
 
-def _date(value: Any) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
-
-
-async def remember_child(session: AsyncSession, event: Row[Any]) -> None:
-    """Upsert the registered child: its id (the event's `child_id`), reference and date of birth."""
-    payload = event.payload or {}
-    child_id = event.child_id or uuid.UUID(str(payload["child_id"]))
-    la_reference = payload.get("la_reference")
+async def remember_child(session: AsyncSession, child: events.ChildRegistered, seq: int) -> None:
+    """Upsert the registered child: its id, reference and date of birth."""
     values = {
-        "id": child_id,
-        "la_reference": la_reference if isinstance(la_reference, str) else None,
-        "date_of_birth": _date(payload.get("date_of_birth")),
-        "registered_seq": event.seq,
+        "id": child.child_id,
+        "la_reference": child.la_reference,
+        "date_of_birth": child.date_of_birth,
+        "registered_seq": seq,
     }
     statement = insert(KnownChild).values(**values)
     statement = statement.on_conflict_do_update(
@@ -60,20 +50,18 @@ async def remember_child(session: AsyncSession, event: Row[Any]) -> None:
     await session.execute(statement)
 
 
-async def remember(session: AsyncSession, event: Row[Any]) -> None:
+async def remember(session: AsyncSession, row: Row[Any]) -> None:
     """Children (`child.registered`), IROs (`iro.registered`) and who is allocated (`iro.allocated`)."""
-    payload = event.payload or {}
-    if event.type == "child.registered":
-        await remember_child(session, event)
-    elif event.type == "iro.registered":
-        statement = insert(KnownIro).values(
-            id=uuid.UUID(str(payload["iro_id"])), email=str(payload["email"]).lower(), registered_seq=event.seq
-        )
-        await session.execute(statement.on_conflict_do_nothing(index_elements=[KnownIro.id]))
-    elif event.type == "iro.allocated" and event.child_id is not None:
-        known = await session.get(KnownChild, event.child_id)
-        if known is not None:
-            known.iro_id = uuid.UUID(str(payload["iro_id"]))
+    match events.parse(row.type, row.payload):
+        case events.ChildRegistered() as child:
+            await remember_child(session, child, row.seq)
+        case events.IroRegistered() as iro:
+            statement = insert(KnownIro).values(id=iro.iro_id, email=iro.email.lower(), registered_seq=row.seq)
+            await session.execute(statement.on_conflict_do_nothing(index_elements=[KnownIro.id]))
+        case events.IroAllocated() as allocation:
+            known = await session.get(KnownChild, allocation.child_id)
+            if known is not None:
+                known.iro_id = allocation.iro_id
 
 
 def children_consumer_hook(settings: CommonSettings) -> Any:
@@ -121,6 +109,6 @@ async def ensure_known(
         unknown = await _unknown(session, child_ids)
     if unknown:
         names = ", ".join(str(child_id) for child_id in unknown)
-        raise InvalidField(
-            ("body", field), f"Unknown child id(s): {names}.", unknown=[str(child_id) for child_id in unknown]
+        raise UnknownChild(
+            f"Unknown child id(s): {names}.", field=field, unknown=[str(child_id) for child_id in unknown]
         )

@@ -10,13 +10,28 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Integer, Text, func
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Text,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from shared import service_tables
 from shared.db import Base
 
 SCHEMA = "escalations"
+
+IDEMPOTENCY_KEY, CONSUMER_POSITION, CONSUMER_DEAD_LETTER = service_tables.declare(SCHEMA)
 
 
 def _id() -> Mapped[uuid.UUID]:
@@ -29,7 +44,18 @@ def _created() -> Mapped[dt.datetime]:
 
 class Escalation(Base):
     __tablename__ = "escalation"
-    __table_args__ = {"schema": SCHEMA}
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'resolved', 'withdrawn', 'referred_to_cafcass')", name="status"),
+        CheckConstraint("scope IN ('child', 'children', 'service')", name="scope"),
+        CheckConstraint("stage >= 0 AND (raised_as_alert OR stage >= 1)", name="stage"),
+        CheckConstraint(
+            "(status = 'open') = (closed_on IS NULL) AND (closed_on IS NULL OR closed_on >= raised_on)", name="closed"
+        ),
+        Index("ix_escalation_raised_on_id", "raised_on", "id"),
+        Index("ix_escalation_closed_on", "closed_on", postgresql_where=text("closed_on IS NOT NULL")),
+        Index("ix_escalation_open", "id", postgresql_where=text("status = 'open'")),
+        {"schema": SCHEMA},
+    )
 
     id: Mapped[uuid.UUID] = _id()
     raised_as_alert: Mapped[bool] = mapped_column(Boolean)
@@ -39,7 +65,7 @@ class Escalation(Base):
     summary: Mapped[str] = mapped_column(Text)
     raised_on: Mapped[dt.date] = mapped_column(Date)
     raised_by: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(Text, default="open")
+    status: Mapped[str] = mapped_column(Text, default="open", server_default=text("'open'"))
     stage: Mapped[int] = mapped_column(Integer)
     outcome: Mapped[str | None] = mapped_column(Text)
     closed_on: Mapped[dt.date | None] = mapped_column(Date)
@@ -66,7 +92,10 @@ class EscalationChild(Base):
     """A child an escalation names (one for scope `child`, several for `children`)."""
 
     __tablename__ = "escalation_child"
-    __table_args__ = {"schema": SCHEMA}
+    __table_args__ = (
+        Index("ix_escalation_child_child_id", "child_id"),
+        {"schema": SCHEMA},
+    )
 
     escalation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(f"{SCHEMA}.escalation.id"), primary_key=True)
     child_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
@@ -77,7 +106,24 @@ class EscalationStage(Base):
     """One stage an escalation has been at: its dates, the response, and how it ended."""
 
     __tablename__ = "escalation_stage"
-    __table_args__ = {"schema": SCHEMA}
+    __table_args__ = (
+        CheckConstraint(
+            "response_due_on >= entered_on AND (responded_on IS NULL OR responded_on >= entered_on)"
+            " AND (ended_on IS NULL OR ended_on >= entered_on)",
+            name="dates",
+        ),
+        CheckConstraint(
+            "(ended_how IS NULL) = (ended_on IS NULL)"
+            " AND (ended_how IS NULL OR ended_how IN ('escalated', 'resolved', 'withdrawn', 'referred_to_cafcass'))",
+            name="ended_how",
+        ),
+        Index(
+            "ix_escalation_stage_open_due",
+            "response_due_on",
+            postgresql_where=text("ended_on IS NULL AND responded_on IS NULL"),
+        ),
+        {"schema": SCHEMA},
+    )
 
     escalation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(f"{SCHEMA}.escalation.id"), primary_key=True)
     stage: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -97,7 +143,11 @@ class Commendation(Base):
     """Good practice the IRO records: it goes to the worker and their managers."""
 
     __tablename__ = "commendation"
-    __table_args__ = {"schema": SCHEMA}
+    __table_args__ = (
+        Index("ix_commendation_raised_on_id", "raised_on", "id"),
+        Index("ix_commendation_child_id", "child_id", postgresql_where=text("child_id IS NOT NULL")),
+        {"schema": SCHEMA},
+    )
 
     id: Mapped[uuid.UUID] = _id()
     child_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
@@ -126,7 +176,10 @@ class KnownIro(Base):
     """An IRO registered with the reviews service (`iro.registered`), to name whose footprint an event is."""
 
     __tablename__ = "known_iro"
-    __table_args__ = {"schema": SCHEMA}
+    __table_args__ = (
+        Index("ix_known_iro_email", text("lower(email)")),
+        {"schema": SCHEMA},
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     email: Mapped[str] = mapped_column(Text)

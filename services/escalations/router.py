@@ -26,8 +26,8 @@ from services.escalations.schemas import (
     ResponseCreate,
     WithdrawRequest,
 )
-from shared import footprint, reference
-from shared.auth import Principal, require_roles
+from shared import footprint, reference, roles
+from shared.auth import Principal
 from shared.clock import today
 from shared.db import UnitOfWork, get_session
 from shared.footprint.consumer import Consumer
@@ -36,16 +36,8 @@ from shared.types import Date, Line
 
 router = APIRouter(prefix="/v1", tags=["escalations"], route_class=UnitOfWork)
 
-READ = require_roles("iro", "manager", "auditor", "admin")
-WRITE = require_roles("iro", "manager", "admin")
-# The configured ladder and categories are reference lists: the gateway's GET /v1/reference/{list}
-# reads them with the caller's token, and every role may read those (CONTRACT.md).
-REFERENCE = require_roles("iro", "manager", "auditor", "integration", "admin")
-
 Session = Annotated[AsyncSession, Depends(get_session)]
 Today = Annotated[dt.date, Depends(today)]
-Reader = Annotated[Principal, Depends(READ)]
-Writer = Annotated[Principal, Depends(WRITE)]
 EscalationId = Annotated[uuid.UUID, Path(description="The escalation's id.")]
 Filter = Annotated[Line | None, Query()]
 
@@ -76,7 +68,7 @@ async def raise_escalation(
     request: Request,
     response: Response,
     session: Session,
-    principal: Writer,
+    principal: roles.Caller,
     config: Configured,
     on: Today,
 ) -> EscalationRead:
@@ -94,7 +86,7 @@ async def raise_escalation(
 @router.get("/escalations", response_model=Page[EscalationRead])
 async def list_escalations(
     session: Session,
-    _: Reader,
+    _: roles.Caller,
     config: Configured,
     on: Today,
     page: Annotated[PageParams, Depends()],
@@ -122,7 +114,7 @@ async def list_escalations(
 
 @router.get("/escalations/{escalation_id}", response_model=EscalationRead)
 async def get_escalation(
-    escalation_id: EscalationId, session: Session, _: Reader, config: Configured, on: Today
+    escalation_id: EscalationId, session: Session, _: roles.Caller, config: Configured, on: Today
 ) -> EscalationRead:
     """An escalation with its `stages` history."""
     escalation = await service.get_escalation(session, escalation_id=escalation_id)
@@ -139,7 +131,7 @@ async def respond(
     body: ResponseCreate,
     request: Request,
     session: Session,
-    principal: Writer,
+    principal: roles.Caller,
     config: Configured,
     on: Today,
 ) -> EscalationRead:
@@ -156,7 +148,7 @@ async def escalate(
     body: EscalateRequest,
     request: Request,
     session: Session,
-    principal: Writer,
+    principal: roles.Caller,
     config: Configured,
     on: Today,
 ) -> EscalationRead:
@@ -188,7 +180,7 @@ async def _close(
 
 @router.post("/escalations/{escalation_id}/resolve", response_model=EscalationRead)
 async def resolve(
-    escalation_id: EscalationId, body: ResolveRequest, request: Request, session: Session, principal: Writer,
+    escalation_id: EscalationId, body: ResolveRequest, request: Request, session: Session, principal: roles.Caller,
     config: Configured, on: Today,
 ) -> EscalationRead:  # fmt: skip
     """The IRO is satisfied: `status: resolved`, from any open stage. 409 once closed."""
@@ -198,7 +190,7 @@ async def resolve(
 
 @router.post("/escalations/{escalation_id}/withdraw", response_model=EscalationRead)
 async def withdraw(
-    escalation_id: EscalationId, body: WithdrawRequest, request: Request, session: Session, principal: Writer,
+    escalation_id: EscalationId, body: WithdrawRequest, request: Request, session: Session, principal: roles.Caller,
     config: Configured, on: Today,
 ) -> EscalationRead:  # fmt: skip
     """The IRO withdraws it: `status: withdrawn`. 409 once closed."""
@@ -209,7 +201,7 @@ async def withdraw(
 @router.post("/escalations/{escalation_id}/cafcass-referral", response_model=EscalationRead)
 async def refer_to_cafcass(
     escalation_id: EscalationId, body: CafcassReferralRequest, request: Request, session: Session,
-    principal: Writer, config: Configured, on: Today,
+    principal: roles.Caller, config: Configured, on: Today,
 ) -> EscalationRead:  # fmt: skip
     """Refer to Cafcass (Children Act 1989 s25B(3)) from any open state: `status: referred_to_cafcass`."""
     return await _close(request, session, principal, config, on, escalation_id=escalation_id,
@@ -220,7 +212,7 @@ async def refer_to_cafcass(
 
 
 @router.get("/escalation-stages", response_model=Page[LadderStageRead])
-async def escalation_stages(_: Annotated[Principal, Depends(REFERENCE)], config: Configured) -> Page[LadderStageRead]:
+async def escalation_stages(_: roles.Caller, config: Configured) -> Page[LadderStageRead]:
     """The configured ladder: stage 0 (informal alert) to the last formal stage."""
     items = [
         LadderStageRead(stage=s.stage, name=s.name, response_working_days=s.response_working_days)
@@ -230,7 +222,7 @@ async def escalation_stages(_: Annotated[Principal, Depends(REFERENCE)], config:
 
 
 @router.get("/escalation-categories", response_model=Page[CategoryRead])
-async def escalation_categories(_: Annotated[Principal, Depends(REFERENCE)], config: Configured) -> Page[CategoryRead]:
+async def escalation_categories(_: roles.Caller, config: Configured) -> Page[CategoryRead]:
     """The configured categories, with the reference list's label where it has one."""
     labels = reference.labels("escalation_categories")
     return Page(items=[CategoryRead(key=key, label=labels.get(key)) for key in config.categories], next_cursor=None)
@@ -245,7 +237,7 @@ async def record_commendation(
     request: Request,
     response: Response,
     session: Session,
-    principal: Writer,
+    principal: roles.Caller,
     on: Today,
 ) -> CommendationRead:
     """Good practice, for a child (optional) or a team. 422 for an unknown child or a future date."""
@@ -259,7 +251,7 @@ async def record_commendation(
 @router.get("/commendations", response_model=Page[CommendationRead])
 async def list_commendations(
     session: Session,
-    _: Reader,
+    _: roles.Caller,
     page: Annotated[PageParams, Depends()],
     child_id: uuid.UUID | None = None,
     team: Filter = None,
@@ -275,7 +267,7 @@ async def list_commendations(
 
 @router.get("/commendations/{commendation_id}", response_model=CommendationRead)
 async def get_commendation(
-    commendation_id: Annotated[uuid.UUID, Path(description="The commendation's id.")], session: Session, _: Reader
+    commendation_id: Annotated[uuid.UUID, Path(description="The commendation's id.")], session: Session, _: roles.Caller
 ) -> CommendationRead:
     """A commendation."""
     return CommendationRead.model_validate(
@@ -289,7 +281,7 @@ async def get_commendation(
 @router.get("/stats/escalations", response_model=EscalationStats, tags=["stats"])
 async def escalation_statistics(
     session: Session,
-    _: Reader,
+    _: roles.Caller,
     config: Configured,
     on: Today,
     period_from: Annotated[Date, Query(alias="from", description="First raised date of the period.")],

@@ -4,7 +4,8 @@ An informal alert is stage 0 of a configurable ladder; a formal escalation start
 climbs one stage at a time. Each stage has a response window in working days. The IRO may resolve,
 withdraw or refer to Cafcass (Children Act 1989 s25B(3)) from any open state. No I/O here: every
 function takes the current state and the action's date and returns the new state or raises a
-domain error (`Conflict` 409 for a wrong state, `InvalidField` 422 for a bad field).
+domain error (`services.escalations.errors`, `shared.errors`): 409 for a wrong state, 422 naming a
+bad field by its name only.
 """
 
 from __future__ import annotations
@@ -16,9 +17,16 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from services.escalations.errors import (
+    BeforeCurrentStage,
+    EscalationAtLastStage,
+    EscalationNotOpen,
+    ScopeMismatch,
+    StageAlreadyAnswered,
+)
 from shared import reference
 from shared.calendar import WorkingCalendar
-from shared.errors import Conflict, InvalidField
+from shared.errors import CodeNotOnList, DateInFuture, TextRequired
 from shared.logic import PYTHON, Logic
 
 __all__ = [
@@ -174,10 +182,10 @@ def check_category(category: str, categories: Sequence[str]) -> str:
     """The category if configured, else 422 on `category` listing the valid keys (brief 2.4)."""
     if category in categories:
         return category
-    raise InvalidField(
-        ("body", "category"),
+    raise CodeNotOnList(
         f"Unknown category {category!r}; valid categories are: {', '.join(categories)}.",
-        valid=list(categories),
+        field="category",
+        valid=categories,
     )
 
 
@@ -187,20 +195,19 @@ def check_scope(scope: str, child_ids: Sequence[_H]) -> tuple[_H, ...]:
         kind = Scope(scope)
     except ValueError:
         valid = [s.value for s in Scope]
-        raise InvalidField(
-            ("body", "scope"), f"Unknown scope {scope!r}; valid scopes are: {', '.join(valid)}.", valid=valid
+        raise CodeNotOnList(
+            f"Unknown scope {scope!r}; valid scopes are: {', '.join(valid)}.", field="scope", valid=valid
         ) from None
     ids = tuple(child_ids)
-    loc = ("body", "child_ids")
     if kind is Scope.CHILD and len(ids) != 1:
-        raise InvalidField(loc, f"Scope 'child' needs exactly one child id; got {len(ids)}.")
+        raise ScopeMismatch(f"Scope 'child' needs exactly one child id; got {len(ids)}.")
     if kind is Scope.CHILDREN:
         if len(ids) < 2:
-            raise InvalidField(loc, f"Scope 'children' needs two or more child ids; got {len(ids)}.")
+            raise ScopeMismatch(f"Scope 'children' needs two or more child ids; got {len(ids)}.")
         if len(set(ids)) != len(ids):
-            raise InvalidField(loc, "Scope 'children' needs distinct child ids; some are repeated.")
+            raise ScopeMismatch("Scope 'children' needs distinct child ids; some are repeated.")
     if kind is Scope.SERVICE and ids:
-        raise InvalidField(loc, f"Scope 'service' takes no child ids; got {len(ids)}.")
+        raise ScopeMismatch(f"Scope 'service' takes no child ids; got {len(ids)}.")
     return ids
 
 
@@ -208,7 +215,7 @@ def check_text(value: str, field: str) -> str:
     """The text stripped, or 422 on `field` when blank (outcome, reason, response text)."""
     text = value.strip()
     if not text:
-        raise InvalidField(("body", field), f"{field} must not be blank.")
+        raise TextRequired(f"{field} must not be blank.", field=field)
     return text
 
 
@@ -217,14 +224,14 @@ def _check_kind(kind: str) -> Kind:
         return Kind(kind)
     except ValueError:
         valid = [k.value for k in Kind]
-        raise InvalidField(
-            ("body", "kind"), f"Unknown kind {kind!r}; valid kinds are: {', '.join(valid)}.", valid=valid
+        raise CodeNotOnList(
+            f"Unknown kind {kind!r}; valid kinds are: {', '.join(valid)}.", field="kind", valid=valid
         ) from None
 
 
 def _check_not_future(day: dt.date, today: dt.date, field: str) -> None:
     if day > today:
-        raise InvalidField(("body", field), f"{field} {day.isoformat()} is in the future (today is {today}).")
+        raise DateInFuture(f"{field} {day.isoformat()} is in the future (today is {today}).", field=field)
 
 
 def check_not_future(day: dt.date, today: dt.date, field: str) -> dt.date:
@@ -324,7 +331,7 @@ def raise_escalation(
 
 def _require_open(state: EscalationState, verb: str) -> None:
     if not state.is_open:
-        raise Conflict(
+        raise EscalationNotOpen(
             f"Cannot {verb}: the escalation is already {_closed_words(state.status)}.",
             current_state=state.status.value,
             stage=state.stage,
@@ -336,12 +343,13 @@ def _closed_words(status: Status) -> str:
 
 
 def _check_action_date(state: EscalationState, day: dt.date, today: dt.date, field: str) -> None:
-    loc = ("body", field)
     if day < state.raised_on:
-        raise InvalidField(loc, f"{field} {day.isoformat()} is before the escalation was raised on {state.raised_on}.")
+        raise BeforeCurrentStage(
+            f"{field} {day.isoformat()} is before the escalation was raised on {state.raised_on}.", field=field
+        )
     if day < state.stage_entered_on:
-        raise InvalidField(
-            loc, f"{field} {day.isoformat()} is before stage {state.stage} began on {state.stage_entered_on}."
+        raise BeforeCurrentStage(
+            f"{field} {day.isoformat()} is before stage {state.stage} began on {state.stage_entered_on}.", field=field
         )
     _check_not_future(day, today, field)
 
@@ -350,7 +358,7 @@ def respond(state: EscalationState, responded_on: dt.date, today: dt.date) -> Es
     """Record the addressee's response to the current stage: once per stage, while open (brief 2.4)."""
     _require_open(state, "respond")
     if state.responded:
-        raise Conflict(
+        raise StageAlreadyAnswered(
             f"Cannot respond: stage {state.stage} has already been answered.",
             current_state=state.status.value,
             stage=state.stage,
@@ -363,7 +371,7 @@ def escalate(state: EscalationState, escalated_on: dt.date, today: dt.date, ladd
     """Move up to the next stage, answered or not; an alert becomes formal at stage 1 (brief 2.4)."""
     _require_open(state, "escalate")
     if state.stage >= ladder.last:
-        raise Conflict(
+        raise EscalationAtLastStage(
             f"Cannot escalate: {ladder.label(state.stage)} is the last stage of the ladder.",
             current_state=state.status.value,
             stage=state.stage,

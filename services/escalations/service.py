@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,7 @@ from shared import author, footprint, logic
 from shared.auth import Principal
 from shared.calendar import WorkingCalendar
 from shared.errors import InvalidField, NotFound
+from shared.footprint import events
 from shared.footprint.consumer import Consumer
 from shared.pagination import PageParams, paginate
 
@@ -185,8 +187,9 @@ async def list_escalations(
 # --- The footprint ------------------------------------------------------------------------------
 
 
-def _payload(escalation: Escalation, **extra: Any) -> dict[str, Any]:
-    """What other services and auditors need; never the summary, response or reasons (free text)."""
+def _facts(escalation: Escalation) -> dict[str, Any]:
+    """The fields every escalation event carries (`events._EscalationFacts`); never the summary,
+    response or reasons (free text)."""
     current = escalation.current
     return {
         "escalation_id": escalation.id,
@@ -201,7 +204,6 @@ def _payload(escalation: Escalation, **extra: Any) -> dict[str, Any]:
         "stage": escalation.stage,
         "stage_name": current.name,
         "response_due_on": current.response_due_on,
-        **extra,
     }
 
 
@@ -223,11 +225,10 @@ async def footprint_iro(session: AsyncSession, principal: Principal, child_id: u
 async def _record(
     session: AsyncSession,
     escalation: Escalation,
+    event: events.FootprintEvent,
     *,
-    type: str,
     actor: footprint.Actor,
     principal: Principal,
-    payload: dict[str, Any],
 ) -> None:
     """One event per child named, or one without a child for a service-wide escalation."""
     await session.flush()
@@ -235,8 +236,7 @@ async def _record(
     for child_id in escalation.child_ids or [None]:
         iro_id = await footprint_iro(session, principal, child_id)
         await footprint.append(
-            session, type=type, actor=actor, subject=subject, payload=payload, service=SERVICE, child_id=child_id,
-            iro_id=iro_id,
+            session, event=event, actor=actor, subject=subject, service=SERVICE, child_id=child_id, iro_id=iro_id,
         )  # fmt: skip
 
 
@@ -281,9 +281,7 @@ async def raise_escalation(
         ],
     )
     session.add(escalation)
-    await _record(
-        session, escalation, type="escalation.raised", actor=actor, principal=principal, payload=_payload(escalation)
-    )
+    await _record(session, escalation, events.EscalationRaised(**_facts(escalation)), actor=actor, principal=principal)
     return escalation
 
 
@@ -303,10 +301,12 @@ async def respond(
     current.responded_on = body.responded_on
     current.responder = body.responder
     current.response_text = body.text
-    payload = _payload(
-        escalation, responded_on=body.responded_on, responded_in_time=body.responded_on <= current.response_due_on
+    event = events.EscalationResponded(
+        **_facts(escalation),
+        responded_on=body.responded_on,
+        responded_in_time=body.responded_on <= current.response_due_on,
     )
-    await _record(session, escalation, type="escalation.responded", actor=actor, principal=principal, payload=payload)
+    await _record(session, escalation, event, actor=actor, principal=principal)
     return escalation
 
 
@@ -338,15 +338,15 @@ async def escalate(
         )
     )
     escalation.stage = state.stage
-    payload = _payload(escalation, from_stage=before, escalated_on=escalated_on)
-    await _record(session, escalation, type="escalation.escalated", actor=actor, principal=principal, payload=payload)
+    event = events.EscalationEscalated(**_facts(escalation), from_stage=before, escalated_on=escalated_on)
+    await _record(session, escalation, event, actor=actor, principal=principal)
     return escalation
 
 
-_CLOSERS = {
-    Status.RESOLVED: (rules.resolve, "escalation.resolved", "resolved_on"),
-    Status.WITHDRAWN: (rules.withdraw, "escalation.withdrawn", "withdrawn_on"),
-    Status.REFERRED_TO_CAFCASS: (rules.refer_to_cafcass, "escalation.referred_to_cafcass", "referred_on"),
+_CLOSERS: dict[Status, tuple[Any, Callable[..., events.FootprintEvent], str]] = {
+    Status.RESOLVED: (rules.resolve, events.EscalationResolved, "resolved_on"),
+    Status.WITHDRAWN: (rules.withdraw, events.EscalationWithdrawn, "withdrawn_on"),
+    Status.REFERRED_TO_CAFCASS: (rules.refer_to_cafcass, events.EscalationReferredToCafcass, "referred_on"),
 }
 
 
@@ -363,7 +363,7 @@ async def close(
     principal: Principal,
 ) -> Escalation:
     """Resolve, withdraw or refer to Cafcass, from any open stage; `outcome` is the outcome or reason."""
-    rule, event_type, date_field = _CLOSERS[status]
+    rule, event_class, date_field = _CLOSERS[status]
     escalation = await get_escalation(session, escalation_id=escalation_id, for_update=True)
     state = rule(state_of(escalation), on, today)
     current = escalation.current
@@ -372,6 +372,6 @@ async def close(
     escalation.closed_on = state.closed_on
     escalation.outcome = outcome
     working_days = rules.working_days_to_resolution(policy.calendar, escalation.raised_on, on)
-    payload = _payload(escalation, **{date_field: on, "working_days_open": working_days})
-    await _record(session, escalation, type=event_type, actor=actor, principal=principal, payload=payload)
+    event = event_class(**_facts(escalation), **{date_field: on}, working_days_open=working_days)
+    await _record(session, escalation, event, actor=actor, principal=principal)
     return escalation

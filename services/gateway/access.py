@@ -11,7 +11,8 @@ Pure: no I/O. Two sources, one answer:
   routes every path a service documents to that service (so a documented path is reachable even if
   the static table lags) and knows each path's methods (so the gateway answers 405 with `Allow`).
 
-The proxy asks `allowed_roles` at the door; the services check again (defence in depth).
+Who may call a path at the door comes from the role table (`shared/roles.py`, `gateway_roles`):
+`allowed_roles`. The services check again, from the same table (defence in depth).
 """
 
 from __future__ import annotations
@@ -20,9 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-READERS = frozenset({"iro", "manager", "auditor", "admin"})
-WRITERS = frozenset({"iro", "manager", "admin"})
-MANAGERS = frozenset({"manager", "admin"})
+from shared import roles
 
 # Whole path segments after /v1, to the service that owns them. The longest match wins.
 ROUTES: dict[tuple[str, ...], str] = {
@@ -105,7 +104,8 @@ def documented_methods(operations: Mapping[str, Any]) -> frozenset[str]:
 
 @dataclass(frozen=True)
 class PathTable:
-    """Every `/v1` path the services document, with its service and methods."""
+    """Every `/v1` path the services document, with its service and methods; the operations the
+    role table marks internal left out (to a caller of the gateway they do not exist)."""
 
     templates: tuple[Template, ...]
 
@@ -114,7 +114,7 @@ class PathTable:
         templates = [
             Template(path=path, service=service, parts=segments(path), methods=documented_methods(operations))
             for service, document in documents.items()
-            for path, operations in document.get("paths", {}).items()
+            for path, operations in roles.without_internal(document.get("paths", {})).items()
             if path.startswith("/v1/")
         ]
         return cls(tuple(sorted(templates, key=lambda t: t.specificity, reverse=True)))
@@ -129,7 +129,11 @@ class PathTable:
 
 def resolve(path: str, table: PathTable) -> Route | None:
     """A documented path (with its methods), else the static table's service (methods unknown: the
-    service answers), else None."""
+    service answers), else None. None too for a path with a `.` or `..` segment: the client library
+    would forward it normalised (`/v1/reviews/../iros` as `/v1/iros`), past a door that judged
+    another path."""
+    if any(part in (".", "..") for part in path.split("/")):
+        return None
     return table.find(path) or route(path)
 
 
@@ -149,16 +153,16 @@ def allow_header(methods: Iterable[str]) -> str:
     return ", ".join(sorted(methods))
 
 
-def allowed_roles(method: str, target: Route) -> frozenset[str]:
-    """The roles that may call a proxied path (CONTRACT.md "Who may do what"). At the gateway the
-    integration role reaches only the events and inbox paths, so it appears nowhere here."""
-    if method in ("GET", "HEAD", "OPTIONS"):
-        return READERS
-    parts = target.segments
-    if parts[0] == "iros" and len(parts) == 3 and parts[2] == "calendar-feed":
-        return WRITERS  # an IRO their own feed only: the service checks the id against the token
-    if parts[0] == "iros":
-        return MANAGERS
-    if parts[0] == "children" and len(parts) == 3 and parts[2] == "iro":
-        return MANAGERS
-    return WRITERS
+def allowed_roles(method: str, target: Route, table: roles.Table | None = None) -> frozenset[str]:
+    """The roles that may call a proxied path: its row's `gateway_roles` in the role table
+    (`shared/roles.py`), found by the documented template when the path table knew it, else by
+    matching the path. Empty for an internal route: the door answers 404. A path no row declares
+    has no route at the service either (tests/test_role_table.py): the door admits the roles it
+    admits to any of that service's paths, and the service answers 404 or 405."""
+    table = roles.TABLE if table is None else table
+    rule = table.rule(method, target.template) if target.template else None
+    if rule is None:
+        rule = table.find(method, "/v1/" + "/".join(target.segments))
+    if rule is None:
+        return table.door_roles(target.service)
+    return rule.gateway_roles

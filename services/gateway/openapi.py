@@ -16,6 +16,7 @@ from fastapi.openapi.utils import get_openapi
 from services.gateway.access import SERVICES
 from services.gateway.clients import ServiceClient, ServiceDown
 from shared import openapi as shared_openapi
+from shared import roles
 
 logger = logging.getLogger("iro.gateway.openapi")
 
@@ -77,7 +78,7 @@ def merge(own: dict[str, Any], services: dict[str, dict[str, Any]]) -> dict[str,
             schemas[renames.get(schema, schema)] = _rename_refs(body, renames)
         for scheme, body in document.get("components", {}).get("securitySchemes", {}).items():
             merged["components"].setdefault("securitySchemes", {}).setdefault(scheme, body)
-        for path, operations in document.get("paths", {}).items():
+        for path, operations in roles.without_internal(document.get("paths", {})).items():  # published only
             if path.startswith("/v1/") and path not in merged["paths"]:
                 merged["paths"][path] = _rename_refs(operations, renames)
         for tag in document.get("tags", []):

@@ -110,11 +110,15 @@ def target_of(request: Request) -> access.Route:
 
 
 async def authorised(request: Request) -> access.Route:
-    """The door: a good token with a role the matrix allows for this method and path. (Called
-    directly rather than as a FastAPI dependency: this is the hot path of every proxied request.)"""
+    """The door: a good token with a role the role table (shared/roles.py) allows for this method
+    and path; an internal route, which only the gateway calls, is a 404 as if it were not there.
+    (Called directly rather than as a FastAPI dependency: this is the hot path of every proxied
+    request.)"""
     target = target_of(request)
-    principal = await current_principal(request, await bearer_scheme(request))
     allowed = access.allowed_roles(request.method, target)
+    if not allowed:
+        raise NotFound(f"No route {request.url.path}.")
+    principal = await current_principal(request, await bearer_scheme(request))
     if not principal.has_any(allowed):
         needs, has = sorted(allowed), sorted(principal.roles)
         raise Forbidden(f"{request.method} {request.url.path} needs one of {needs}; the token has {has}.")

@@ -18,24 +18,22 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.participation import rules
+from services.participation import errors, rules
 from services.participation.models import AdvocacyReferral, Feedback, HeldReview
 from services.participation.schemas import AdvocacyIn, AdvocacyOutcomeIn, FeedbackIn
 from services.participation.service import find_child, find_held_review
 from shared import footprint
-from shared.errors import InvalidField, NotFound
+from shared.errors import BeforeDateOfBirth, CodeNotOnList, DateInFuture, NotFound, TextRequired, UnknownChild
+from shared.footprint import events
 from shared.footprint.consumer import Consumer
 from shared.pagination import PageParams, paginate
 
 SERVICE = "participation"
-FEEDBACK_RECEIVED = "feedback.received"
-ADVOCACY_REFERRED = "advocacy.referred"
-ADVOCACY_UPDATED = "advocacy.updated"
 
 
 def _not_after_today(day: dt.date, today: dt.date, field: str) -> dt.date:
     if day > today:
-        raise InvalidField(("body", field), f"{field} {day.isoformat()} is after today ({today.isoformat()}).")
+        raise DateInFuture(f"{field} {day.isoformat()} is after today ({today.isoformat()}).", field=field)
     return day
 
 
@@ -59,12 +57,12 @@ async def _linked(
     if body.review_id is not None:
         held = await find_held_review(session, consumer, body.review_id)
         if held is None:
-            raise InvalidField(("body", "review_id"), f"No review {body.review_id} has been held.")
+            raise errors.UnknownHeldReview(f"No review {body.review_id} has been held.")
         if child_id is not None and child_id != held.child_id:
-            raise InvalidField(("body", "child_id"), f"Review {held.review_id} is not a review of child {child_id}.")
+            raise errors.ChildNotOfReview(f"Review {held.review_id} is not a review of child {child_id}.")
         child_id = held.child_id
     elif child_id is not None and await find_child(session, consumer, child_id) is None:
-        raise InvalidField(("body", "child_id"), f"No child {child_id} has been registered.")
+        raise UnknownChild(f"No child {child_id} has been registered.", field="child_id")
     return child_id, held
 
 
@@ -96,23 +94,21 @@ async def create_feedback(
         recorded_by=actor.sub,
     )
     session.add(form)
-    payload: dict[str, Any] = {
-        "feedback_id": form.id,
-        "respondent": respondent,
-        "channel": channel,
-        "received_on": received_on,
-        "answers": answers,
-        "has_comment": comment is not None,
-        "anonymous": child_id is None,
-    }
-    if held is not None:
-        payload["review_id"] = held.review_id
+    event = events.FeedbackReceived(
+        feedback_id=form.id,
+        respondent=respondent,
+        channel=channel,
+        received_on=received_on,
+        answers=answers,
+        has_comment=comment is not None,
+        anonymous=child_id is None,
+        review_id=held.review_id if held else None,  # left out of the payload when None
+    )
     await footprint.append(
         session,
-        type=FEEDBACK_RECEIVED,
+        event=event,
         actor=actor,
         subject=footprint.Subject("feedback", form.id),
-        payload=payload,
         service=SERVICE,
         child_id=child_id,
         iro_id=held.chaired_by_iro_id if held else None,
@@ -146,9 +142,10 @@ async def list_feedback(
         query = query.where(Feedback.review_id == review_id)
     if respondent is not None:
         if respondent not in rules.RESPONDENTS:
-            raise InvalidField(
-                ("query", "respondent"),
+            raise CodeNotOnList(
                 f"Unknown respondent role {respondent!r}; valid values are: {', '.join(rules.RESPONDENTS)}.",
+                loc=("query", "respondent"),
+                valid=list(rules.RESPONDENTS),
             )
         query = query.where(Feedback.respondent == respondent)
     if received_from is not None:
@@ -172,12 +169,12 @@ async def create_referral(
     referred_on = _not_after_today(body.referred_on, today, "referred_on")
     provider = _text(body.provider)
     if provider is None:
-        raise InvalidField(("body", "provider"), "The provider is required.")
+        raise TextRequired("The provider is required.", field="provider")
     child = await find_child(session, consumer, body.child_id)
     if child is None:
-        raise InvalidField(("body", "child_id"), f"No child {body.child_id} has been registered.")
+        raise UnknownChild(f"No child {body.child_id} has been registered.", field="child_id")
     if referred_on < child.date_of_birth:
-        raise InvalidField(("body", "referred_on"), "The referral date is before the child's date of birth.")
+        raise BeforeDateOfBirth("The referral date is before the child's date of birth.", field="referred_on")
     referral = AdvocacyReferral(
         id=uuid.uuid4(),
         child_id=child.id,
@@ -189,15 +186,11 @@ async def create_referral(
     session.add(referral)
     await footprint.append(
         session,
-        type=ADVOCACY_REFERRED,
+        event=events.AdvocacyReferred(
+            referral_id=referral.id, referred_on=referred_on, provider=provider, reason=referral.reason
+        ),
         actor=actor,
         subject=footprint.Subject("advocacy_referral", referral.id),
-        payload={
-            "referral_id": referral.id,
-            "referred_on": referred_on,
-            "provider": provider,
-            "reason": referral.reason,
-        },
         service=SERVICE,
         child_id=child.id,
     )
@@ -228,11 +221,11 @@ async def record_outcome(
     referral = await get_referral(session, referral_id, lock=True)
     outcome = _text(body.outcome)
     if outcome is None:
-        raise InvalidField(("body", "outcome"), "The outcome is required.")
+        raise TextRequired("The outcome is required.", field="outcome")
     outcome_on = _not_after_today(body.outcome_on or today, today, "outcome_on")
     if outcome_on < referral.referred_on:
-        raise InvalidField(
-            ("body", "outcome_on"), f"The outcome date is before the referral ({referral.referred_on.isoformat()})."
+        raise errors.OutcomeBeforeReferral(
+            f"The outcome date is before the referral ({referral.referred_on.isoformat()})."
         )
     previous = _referral_values(referral)
     new = {"outcome": outcome, "outcome_on": outcome_on}
@@ -242,10 +235,9 @@ async def record_outcome(
     referral.updated_at = func.now()  # type: ignore[assignment]
     await footprint.append(
         session,
-        type=ADVOCACY_UPDATED,
+        event=events.AdvocacyUpdated(referral_id=referral.id, previous=previous, new=new),
         actor=actor,
         subject=footprint.Subject("advocacy_referral", referral.id),
-        payload={"referral_id": referral.id, "previous": previous, "new": new},
         service=SERVICE,
         child_id=referral.child_id,
     )

@@ -1,9 +1,10 @@
 """The participation API (CONTRACT.md, "Participation service"). Routes are thin: they check the
 role, call a service function (which flushes and appends to the footprint) and commit once.
 
-Roles: records and stats are read by iro, manager, auditor and admin; participation, feedback and
-advocacy are written by iro, manager and admin, and participation also by integration (a case
-system's `review.held` can carry a participation code).
+Roles (each route's row in shared/roles.py): records and stats are read by iro, manager, auditor
+and admin; participation, feedback and advocacy are written by iro, manager and admin, and
+participation also by integration behind the gateway (a case system's `review.held` can carry a
+participation code).
 """
 
 from __future__ import annotations
@@ -32,19 +33,13 @@ from services.participation.schemas import (
     QuestionSetOut,
 )
 from services.participation.settings import Settings
-from shared.auth import Principal, require_roles
+from shared import roles
+from shared.auth import Principal
 from shared.clock import today
 from shared.db import UnitOfWork, get_session
 from shared.footprint import SOURCE_HEADER, Actor, actor_for
 from shared.pagination import Page, PageParams
 from shared.types import Code, Date
-
-READERS = ("iro", "manager", "auditor", "admin")
-WRITERS = ("iro", "manager", "admin")
-
-read = require_roles(*READERS)
-write = require_roles(*WRITERS)
-write_participation = require_roles(*WRITERS, "integration")
 
 router = APIRouter(prefix="/v1", route_class=UnitOfWork)
 # `Annotated[...]`, not `x: Date = Query(...)`: FastAPI drops a type's validators in that form.
@@ -69,7 +64,7 @@ async def put_participation(
     review_id: uuid.UUID,
     body: ParticipationIn,
     request: Request,
-    principal: Principal = Depends(write_participation),
+    principal: Principal = Depends(roles.caller),
     session: AsyncSession = Depends(get_session),
 ) -> ParticipationOut:
     """Record (or replace) the review's participation code and how the child and parents took part.
@@ -82,7 +77,7 @@ async def put_participation(
 
 @router.get("/participation/{review_id}", response_model=ParticipationOut, tags=["participation"])
 async def get_participation(
-    review_id: uuid.UUID, _: Principal = Depends(read), session: AsyncSession = Depends(get_session)
+    review_id: uuid.UUID, _: Principal = Depends(roles.caller), session: AsyncSession = Depends(get_session)
 ) -> ParticipationOut:
     """The review's participation record."""
     return await service.get_record(session, review_id)
@@ -92,7 +87,7 @@ async def get_participation(
 async def list_participation(
     child_id: uuid.UUID = Query(description="The child whose records to list."),
     params: PageParams = Depends(),
-    _: Principal = Depends(read),
+    _: Principal = Depends(roles.caller),
     session: AsyncSession = Depends(get_session),
 ) -> Page[ParticipationOut]:
     """The child's participation records, oldest review first."""
@@ -104,7 +99,7 @@ async def list_participation(
 
 
 @router.get("/feedback-questions", response_model=QuestionSetOut, tags=["feedback"])
-async def feedback_questions(request: Request, _: Principal = Depends(read)) -> QuestionSetOut:
+async def feedback_questions(request: Request, _: Principal = Depends(roles.caller)) -> QuestionSetOut:
     """The configured feedback questions, and the answers, respondents and channels a form may use."""
     return QuestionSetOut(
         questions=[QuestionOut(key=q.key, text=q.text) for q in _questions(request)],
@@ -119,7 +114,7 @@ async def post_feedback(
     body: FeedbackIn,
     request: Request,
     response: Response,
-    principal: Principal = Depends(write),
+    principal: Principal = Depends(roles.caller),
     session: AsyncSession = Depends(get_session),
     day: dt.date = Depends(today),
 ) -> FeedbackOut:
@@ -144,7 +139,7 @@ async def list_feedback(
     received_from: Date | None = Query(None, alias="from", description="Received on or after."),
     received_to: Date | None = Query(None, alias="to", description="Received on or before."),
     params: PageParams = Depends(),
-    _: Principal = Depends(read),
+    _: Principal = Depends(roles.caller),
     session: AsyncSession = Depends(get_session),
 ) -> Page[FeedbackOut]:
     """Feedback forms, oldest received first."""
@@ -162,7 +157,7 @@ async def list_feedback(
 
 @router.get("/feedback/{feedback_id}", response_model=FeedbackOut, tags=["feedback"])
 async def get_feedback(
-    feedback_id: uuid.UUID, _: Principal = Depends(read), session: AsyncSession = Depends(get_session)
+    feedback_id: uuid.UUID, _: Principal = Depends(roles.caller), session: AsyncSession = Depends(get_session)
 ) -> FeedbackOut:
     """One feedback form."""
     return FeedbackOut.model_validate(await forms.get_feedback(session, feedback_id))
@@ -176,7 +171,7 @@ async def post_advocacy_referral(
     body: AdvocacyIn,
     request: Request,
     response: Response,
-    principal: Principal = Depends(write),
+    principal: Principal = Depends(roles.caller),
     session: AsyncSession = Depends(get_session),
     day: dt.date = Depends(today),
 ) -> AdvocacyOut:
@@ -192,7 +187,7 @@ async def post_advocacy_referral(
 async def list_advocacy_referrals(
     child_id: uuid.UUID | None = None,
     params: PageParams = Depends(),
-    _: Principal = Depends(read),
+    _: Principal = Depends(roles.caller),
     session: AsyncSession = Depends(get_session),
 ) -> Page[AdvocacyOut]:
     """Advocacy referrals, oldest first; one child's with `child_id`."""
@@ -202,7 +197,7 @@ async def list_advocacy_referrals(
 
 @router.get("/advocacy-referrals/{referral_id}", response_model=AdvocacyOut, tags=["advocacy"])
 async def get_advocacy_referral(
-    referral_id: uuid.UUID, _: Principal = Depends(read), session: AsyncSession = Depends(get_session)
+    referral_id: uuid.UUID, _: Principal = Depends(roles.caller), session: AsyncSession = Depends(get_session)
 ) -> AdvocacyOut:
     """One advocacy referral."""
     return AdvocacyOut.model_validate(await forms.get_referral(session, referral_id))
@@ -213,7 +208,7 @@ async def patch_advocacy_referral(
     referral_id: uuid.UUID,
     body: AdvocacyOutcomeIn,
     request: Request,
-    principal: Principal = Depends(write),
+    principal: Principal = Depends(roles.caller),
     session: AsyncSession = Depends(get_session),
     day: dt.date = Depends(today),
 ) -> AdvocacyOut:
@@ -230,7 +225,7 @@ async def participation_stats(
     start: From,
     end: To,
     age_on: Date | None = Query(None, description="Ages on this day instead of on each review date."),
-    _: Principal = Depends(read),
+    _: Principal = Depends(roles.caller),
     session: AsyncSession = Depends(get_session),
     day: dt.date = Depends(today),
 ) -> ParticipationStats:
@@ -244,7 +239,7 @@ async def feedback_stats(
     request: Request,
     start: From,
     end: To,
-    _: Principal = Depends(read),
+    _: Principal = Depends(roles.caller),
     session: AsyncSession = Depends(get_session),
 ) -> FeedbackStats:
     """Feedback forms received in the period: answer counts per question and respondent."""
@@ -255,7 +250,7 @@ async def feedback_stats(
 async def advocacy_stats(
     start: From,
     end: To,
-    _: Principal = Depends(read),
+    _: Principal = Depends(roles.caller),
     session: AsyncSession = Depends(get_session),
 ) -> AdvocacyStats:
     """Advocacy referrals made in the period, per calendar quarter."""

@@ -6,7 +6,8 @@ PN1-PN7 for a child of 4 or over, the 4th birthday counting as 4 (`shared.calend
 stricter than DfE validator rules 440/441, which accept either code on the birthday itself, so every
 export passes them. The rest are the platform's practice lists: how the child took part, how the
 parents took part, feedback forms and the calendar quarters advocacy referrals are counted in. A bad
-field raises `InvalidField` (422) naming it.
+field raises a domain error (`services.participation.errors`, `shared.errors`; 422) naming the field,
+by its name only.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Final
 
+from services.participation.errors import ParticipationCodeContradictsAge
 from shared import reference
 from shared.calendar import age_on
-from shared.errors import InvalidField
+from shared.errors import BeforeDateOfBirth, CodeNotOnList
 
 __all__ = [
     "ANSWERS",
@@ -83,24 +85,25 @@ def code_for_age_ok(code: str, age: int) -> bool:
 def check_code(code: str, *, date_of_birth: date, review_date: date) -> str:
     """The code if it is PN0-PN7 and fits the child's age on the review date, else 422 on `code`
     (SSDA903 participation codes; brief 2.3)."""
-    loc = ("body", "code")
     if code not in CODES:
-        raise InvalidField(
-            loc, f"Unknown participation code {code!r}; valid codes are: {', '.join(CODES)}.", valid=list(CODES)
+        raise CodeNotOnList(
+            f"Unknown participation code {code!r}; valid codes are: {', '.join(CODES)}.", field="code", valid=CODES
         )
     if review_date < date_of_birth:
-        raise InvalidField(
-            ("body", "review_date"),
+        raise BeforeDateOfBirth(
             f"The review date {review_date.isoformat()} is before the child's date of birth.",  # never echo a DOB
+            field="review_date",
         )
     age = age_on(date_of_birth, review_date)
     if code_for_age_ok(code, age):
         return code
     on = f"the child was {age} on {review_date.isoformat()}"
     if code == PN0:
-        raise InvalidField(loc, f"PN0 is only for a child under {PN0_AGE_LIMIT} on the review date; {on}.")
-    raise InvalidField(
-        loc, f"{code} is only for a child aged {PN0_AGE_LIMIT} or over on the review date; {on}, so the code is PN0."
+        raise ParticipationCodeContradictsAge(
+            f"PN0 is only for a child under {PN0_AGE_LIMIT} on the review date; {on}."
+        )
+    raise ParticipationCodeContradictsAge(
+        f"{code} is only for a child aged {PN0_AGE_LIMIT} or over on the review date; {on}, so the code is PN0."
     )
 
 
@@ -158,14 +161,14 @@ def _valid(options: Iterable[str]) -> str:
 
 
 def check_methods(methods: Iterable[str]) -> tuple[str, ...]:
-    """The methods de-duplicated in their first order, or 422 on `("body", "methods", i)` for the
+    """The methods de-duplicated in their first order, or 422 on `("methods", i)` for the
     first unknown one (brief 2.3)."""
     seen: dict[str, None] = {}
     for i, method in enumerate(methods):
         if method not in METHODS:
-            raise InvalidField(
-                ("body", "methods", i),
+            raise CodeNotOnList(
                 f"Unknown method {method!r}; valid methods are: {_valid(METHODS)}.",
+                field=("methods", i),
                 valid=list(METHODS),
             )
         seen.setdefault(method)
@@ -189,24 +192,28 @@ class Parent:
     participation: str
 
 
-def _check_listed(value: object, options: Mapping[str, str], loc: tuple[str | int, ...], what: str) -> str:
+def _check_listed(value: object, options: Mapping[str, str], field: str | tuple[str | int, ...], what: str) -> str:
     if value is None:
-        raise InvalidField(loc, f"{what} is required; valid values are: {_valid(options)}.", valid=list(options))
+        raise CodeNotOnList(
+            f"{what} is required; valid values are: {_valid(options)}.", field=field, valid=list(options)
+        )
     if not isinstance(value, str) or value not in options:
-        raise InvalidField(loc, f"Unknown {what} {value!r}; valid values are: {_valid(options)}.", valid=list(options))
+        raise CodeNotOnList(
+            f"Unknown {what} {value!r}; valid values are: {_valid(options)}.", field=field, valid=list(options)
+        )
     return value
 
 
 def check_parents(parents: Sequence[Mapping[str, object]]) -> tuple[Parent, ...]:
     """Each parent's `relationship` and `participation` from the lists, or 422 on
-    `("body", "parents", i, field)` for the first missing or unknown one (brief 2.3)."""
+    `("parents", i, field)` for the first missing or unknown one (brief 2.3)."""
     checked: list[Parent] = []
     for i, parent in enumerate(parents):
         relationship = _check_listed(
-            parent.get("relationship"), PARENT_RELATIONSHIPS, ("body", "parents", i, "relationship"), "relationship"
+            parent.get("relationship"), PARENT_RELATIONSHIPS, ("parents", i, "relationship"), "relationship"
         )
         participation = _check_listed(
-            parent.get("participation"), PARENT_PARTICIPATION, ("body", "parents", i, "participation"), "participation"
+            parent.get("participation"), PARENT_PARTICIPATION, ("parents", i, "participation"), "participation"
         )
         checked.append(Parent(relationship, participation))
     return tuple(checked)
@@ -256,25 +263,29 @@ def question_set(pairs: Iterable[tuple[str, str]]) -> tuple[Question, ...]:
 
 def check_respondent(role: str, *, field: str = "respondent") -> str:
     """The respondent's role if listed, else 422 on `field` (brief 2.3)."""
-    return _check_listed(role, RESPONDENTS, ("body", field), "respondent role")
+    return _check_listed(role, RESPONDENTS, field, "respondent role")
 
 
 def check_channel(channel: str, *, field: str = "channel") -> str:
     """The channel the form came in by if listed, else 422 on `field` (brief 2.3)."""
-    return _check_listed(channel, CHANNELS, ("body", field), "channel")
+    return _check_listed(channel, CHANNELS, field, "channel")
 
 
 def check_answers(answers: Mapping[str, str], questions: Sequence[Question] = DEFAULT_QUESTIONS) -> dict[str, str]:
-    """The answers in question order, or 422 on `("body", "answers", key)` for a key not in the question
+    """The answers in question order, or 422 on `("answers", key)` for a key not in the question
     set or an answer other than always, sometimes or never (brief 2.3). Questions may go unanswered."""
     keys = [q.key for q in questions]
     for key, answer in answers.items():
-        loc = ("body", "answers", key)
+        field = ("answers", key)
         if key not in keys:
-            raise InvalidField(loc, f"Unknown question {key!r}; valid questions are: {_valid(keys)}.", valid=keys)
+            raise CodeNotOnList(
+                f"Unknown question {key!r}; valid questions are: {_valid(keys)}.", field=field, valid=keys
+            )
         if answer not in ANSWERS:
-            raise InvalidField(
-                loc, f"Unknown answer {answer!r} to {key!r}; valid answers are: {_valid(ANSWERS)}.", valid=list(ANSWERS)
+            raise CodeNotOnList(
+                f"Unknown answer {answer!r} to {key!r}; valid answers are: {_valid(ANSWERS)}.",
+                field=field,
+                valid=ANSWERS,
             )
     return {key: answers[key] for key in keys if key in answers}
 

@@ -22,12 +22,11 @@ from services.participation.schemas import ParentOut, ParticipationIn, Participa
 from shared import author, footprint
 from shared.auth import Principal
 from shared.errors import NotFound
+from shared.footprint import events
 from shared.footprint.consumer import Consumer
 from shared.pagination import PageParams, paginate
 
 SERVICE = "participation"
-RECORDED = "participation.recorded"
-REPLACED = "participation.replaced"
 
 
 async def _held(session: AsyncSession, review_id: uuid.UUID) -> HeldReview | None:
@@ -133,7 +132,10 @@ async def put_record(
             execution_options={"populate_existing": True},
         )
         if inserted is not None:
-            await _append(session, RECORDED, held, actor, iro_id, {"version": 1, **values})
+            recorded = events.ParticipationRecorded(
+                review_id=held.review_id, review_date=held.review_date, version=1, **values
+            )
+            await _append(session, recorded, held, actor, iro_id)
             return record_out(inserted, held)
         current = (await session.scalars(_locked(review_id))).one()
 
@@ -154,8 +156,10 @@ async def put_record(
             execution_options={"populate_existing": True},
         )
     ).one()
-    payload = {"version": replaced.version, "previous": previous, "new": values}
-    await _append(session, REPLACED, held, actor, iro_id, payload)
+    event = events.ParticipationReplaced(
+        review_id=held.review_id, review_date=held.review_date, version=replaced.version, previous=previous, new=values
+    )
+    await _append(session, event, held, actor, iro_id)
     return record_out(replaced, held)
 
 
@@ -175,18 +179,16 @@ async def footprint_iro(session: AsyncSession, principal: Principal, held: HeldR
 
 async def _append(
     session: AsyncSession,
-    event_type: str,
+    event: events.ParticipationRecorded | events.ParticipationReplaced,
     held: HeldReview,
     actor: footprint.Actor,
     iro_id: uuid.UUID | None,
-    payload: dict[str, Any],
 ) -> None:
     await footprint.append(
         session,
-        type=event_type,
+        event=event,
         actor=actor,
         subject=footprint.Subject("review", held.review_id),
-        payload={"review_id": held.review_id, "review_date": held.review_date, **payload},
         service=SERVICE,
         child_id=held.child_id,
         iro_id=iro_id,

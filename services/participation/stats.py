@@ -25,7 +25,7 @@ from services.participation.schemas import (
     QuestionStats,
     Rate,
 )
-from shared.errors import InvalidField
+from shared.errors import DateInFuture, InvalidField
 
 _PARTICIPATED: Final = sorted(rules.PARTICIPATED)
 MAX_QUARTERS: Final = 400  # a century: the advocacy stats list every quarter of the period
@@ -83,10 +83,10 @@ async def participation_stats(
     age not reached yet is not a figure."""
     check_period(start, end)
     if age_on is not None and age_on > today:
-        raise InvalidField(
-            ("query", "age_on"),
+        raise DateInFuture(
             f"age_on ({age_on.isoformat()}) is after today ({today.isoformat()}): ages are counted on a day "
             "that has come, up to today.",
+            loc=("query", "age_on"),
         )
     by_code = dict.fromkeys(rules.CODES, 0)
     reviews = uncoded = 0

@@ -1,4 +1,4 @@
-"""The reviews service's tables (schema `reviews`)."""
+"""The reviews service's tables (schema `reviews`, migration 0004), as the migrations made them."""
 
 from __future__ import annotations
 
@@ -6,30 +6,69 @@ import datetime as dt
 import uuid
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, Numeric, Text
+from alembic_utils.pg_function import PGFunction
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    Text,
+    UniqueConstraint,
+    false,
+    true,
+)
+from sqlalchemy import text as sql_text  # `text` is a column of Decision and CaseNote
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
+from shared import service_tables
 from shared.db import Base, created_at, uuid_pk
 
 SCHEMA = "reviews"
 
+IDEMPOTENCY_KEY, CONSUMER_POSITION, CONSUMER_DEAD_LETTER = service_tables.declare(SCHEMA)
+
+# The 18th birthday (Children Act 1989 s105); 1 March for a 29 February birth in a common year.
+# `service.eighteenth_birthday` calls it in queries. Migration 0004 created it (and its COMMENT);
+# shared/footprint/ddl.py says how a function declared here is compared and changed.
+EIGHTEENTH_BIRTHDAY = PGFunction(
+    schema=SCHEMA,
+    signature="eighteenth_birthday(date_of_birth date)",
+    definition="""RETURNS date
+    LANGUAGE sql IMMUTABLE STRICT AS $fn$
+    SELECT (date_of_birth + interval '18 years'
+            + CASE WHEN extract(month FROM date_of_birth) = 2 AND extract(day FROM date_of_birth) = 29
+                        AND extract(day FROM date_of_birth + interval '18 years') = 28
+                   THEN interval '1 day' ELSE interval '0 days' END)::date
+$fn$""",
+)
+
 
 class Iro(Base):
     __tablename__ = "iro"
-    __table_args__ = {"schema": SCHEMA}
+    __table_args__ = (
+        CheckConstraint("fte > 0 AND fte <= 1", name="fte"),
+        Index("uq_iro_email", sql_text("lower(email)"), unique=True),
+        {"schema": SCHEMA},
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     name: Mapped[str] = mapped_column(Text)
     email: Mapped[str] = mapped_column(Text)
     fte: Mapped[Decimal] = mapped_column(Numeric(4, 3))
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[dt.datetime] = created_at()
 
 
 class Child(Base):
     __tablename__ = "child"
-    __table_args__ = {"schema": SCHEMA}
+    __table_args__ = (
+        UniqueConstraint("la_reference"),
+        {"schema": SCHEMA},
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     la_reference: Mapped[str] = mapped_column(Text)
@@ -42,7 +81,12 @@ class Child(Base):
 
 class CarePeriod(Base):
     __tablename__ = "care_period"
-    __table_args__ = {"schema": SCHEMA}
+    __table_args__ = (
+        CheckConstraint("ended_on IS NULL OR ended_on >= started_on", name="dates"),
+        Index("uq_care_period_one_open", "child_id", unique=True, postgresql_where=sql_text("ended_on IS NULL")),
+        Index("ix_care_period_child_id", "child_id", "started_on"),
+        {"schema": SCHEMA},
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     child_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(f"{SCHEMA}.child.id"))
@@ -56,20 +100,26 @@ class CarePeriod(Base):
 
 class PlacementChange(Base):
     __tablename__ = "placement_change"
-    __table_args__ = {"schema": SCHEMA}
+    __table_args__ = (
+        Index("ix_placement_change_child_id", "child_id", "changed_on"),
+        {"schema": SCHEMA},
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     care_period_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(f"{SCHEMA}.care_period.id"))
     child_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(f"{SCHEMA}.child.id"))
     changed_on: Mapped[dt.date] = mapped_column(Date)
     placement_type: Mapped[str] = mapped_column(Text)
-    unplanned: Mapped[bool] = mapped_column(Boolean, default=False)
+    unplanned: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[dt.datetime] = created_at()
 
 
 class LegalStatusChange(Base):
     __tablename__ = "legal_status_change"
-    __table_args__ = {"schema": SCHEMA}
+    __table_args__ = (
+        Index("ix_legal_status_change_child_id", "child_id", "changed_on"),
+        {"schema": SCHEMA},
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     care_period_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(f"{SCHEMA}.care_period.id"))
@@ -83,7 +133,12 @@ class Allocation(Base):
     """One IRO's allocation to one child, from `allocated_on` until `ended_on` (exclusive)."""
 
     __tablename__ = "allocation"
-    __table_args__ = {"schema": SCHEMA}
+    __table_args__ = (
+        CheckConstraint("ended_on IS NULL OR ended_on >= allocated_on", name="dates"),
+        Index("uq_allocation_one_current", "child_id", unique=True, postgresql_where=sql_text("ended_on IS NULL")),
+        Index("ix_allocation_iro_id", "iro_id", "allocated_on"),
+        {"schema": SCHEMA},
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     child_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(f"{SCHEMA}.child.id"))
@@ -95,7 +150,17 @@ class Allocation(Base):
 
 class Review(Base):
     __tablename__ = "review"
-    __table_args__ = {"schema": SCHEMA}
+    __table_args__ = (
+        UniqueConstraint("care_period_id", "sequence"),
+        CheckConstraint("status IN ('scheduled', 'held', 'missed', 'cancelled')", name="status"),
+        CheckConstraint("(status = 'held') = (held_on IS NOT NULL)", name="held"),
+        CheckConstraint("due_on <= statutory_due_on", name="due"),
+        Index("ix_review_child_id", "child_id", "sequence"),
+        Index("ix_review_due_on", "due_on", postgresql_where=sql_text("status = 'scheduled'")),
+        Index("ix_review_held_on", "held_on", postgresql_where=sql_text("status = 'held'")),
+        Index("ix_review_statutory_due_on", "statutory_due_on"),
+        {"schema": SCHEMA},
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     child_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(f"{SCHEMA}.child.id"))
@@ -105,7 +170,7 @@ class Review(Base):
     statutory_due_on: Mapped[dt.date] = mapped_column(Date)
     early_reason: Mapped[str | None] = mapped_column(Text)
     planned_on: Mapped[dt.date | None] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(Text, default="scheduled")
+    status: Mapped[str] = mapped_column(Text, default="scheduled", server_default=sql_text("'scheduled'"))
     held_on: Mapped[dt.date | None] = mapped_column(Date)
     meeting_dates: Mapped[list[dt.date] | None] = mapped_column(ARRAY(Date))
     format: Mapped[str | None] = mapped_column(Text)
@@ -125,7 +190,10 @@ class Review(Base):
 
 class Rearrangement(Base):
     __tablename__ = "rearrangement"
-    __table_args__ = {"schema": SCHEMA}
+    __table_args__ = (
+        Index("ix_rearrangement_review_id", "review_id", "created_at"),
+        {"schema": SCHEMA},
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     review_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(f"{SCHEMA}.review.id"))
@@ -138,7 +206,12 @@ class Rearrangement(Base):
 
 class Decision(Base):
     __tablename__ = "decision"
-    __table_args__ = {"schema": SCHEMA}
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'done', 'not_done', 'superseded')", name="status"),
+        Index("ix_decision_child_id", "child_id", "due_on"),
+        Index("ix_decision_due_on", "due_on", postgresql_where=sql_text("status = 'open'")),
+        {"schema": SCHEMA},
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     review_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(f"{SCHEMA}.review.id"))
@@ -146,14 +219,18 @@ class Decision(Base):
     text: Mapped[str] = mapped_column(Text)
     owner: Mapped[str] = mapped_column(Text)
     due_on: Mapped[dt.date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(Text, default="open")
+    status: Mapped[str] = mapped_column(Text, default="open", server_default=sql_text("'open'"))
     completed_on: Mapped[dt.date | None] = mapped_column(Date)
     created_at: Mapped[dt.datetime] = created_at()
 
 
 class MidwayReview(Base):
     __tablename__ = "midway_review"
-    __table_args__ = {"schema": SCHEMA}
+    __table_args__ = (
+        CheckConstraint("outcome IN ('on_track', 'concerns', 'escalated')", name="outcome"),
+        Index("ix_midway_review_child_id", "child_id", "held_on"),
+        {"schema": SCHEMA},
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     child_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(f"{SCHEMA}.child.id"))
@@ -167,7 +244,10 @@ class MidwayReview(Base):
 
 class CaseNote(Base):
     __tablename__ = "case_note"
-    __table_args__ = {"schema": SCHEMA}
+    __table_args__ = (
+        Index("ix_case_note_child_id", "child_id", "recorded_on"),
+        {"schema": SCHEMA},
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     child_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(f"{SCHEMA}.child.id"))

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.reviews import rules, schemas
+from services.reviews import errors, rules, schemas
 from services.reviews.models import CarePeriod, CaseNote, Child, Decision, Iro, MidwayReview, Rearrangement, Review
 from services.reviews.service import (
     Context,
@@ -22,7 +22,8 @@ from services.reviews.service import (
     schedule_review,
 )
 from shared import logic
-from shared.errors import Conflict, InvalidField, NotFound
+from shared.errors import CodeNotOnList, NotFound
+from shared.footprint import events
 
 
 async def get_review(session: AsyncSession, review_id: uuid.UUID, *, lock: bool = False) -> Review:
@@ -142,7 +143,7 @@ def review_read(review: Review, date_of_birth: dt.date, ctx: Context) -> schemas
 
 def require_scheduled(review: Review, doing: str) -> None:
     if review.status != rules.STATUS_SCHEDULED:
-        raise Conflict(f"Cannot {doing}: the review is {review.status}.", current_state=review.status)
+        raise errors.ReviewNotScheduled(f"Cannot {doing}: the review is {review.status}.", current_state=review.status)
 
 
 async def bring_forward(
@@ -153,24 +154,27 @@ async def bring_forward(
     require_scheduled(review, "bring the review forward")
     if not rules.valid_early_reason(body.reason):
         valid = rules.listed("early_review_reasons")
-        raise InvalidField(
-            ("body", "reason"),
+        raise CodeNotOnList(
             f"{body.reason!r} is not an early-review reason; valid reasons are: {', '.join(valid)}.",
-            valid=list(valid),
+            field="reason",
+            valid=valid,
         )
     if rules.reason_needs_detail(body.reason) and not body.detail:
-        raise InvalidField(("body", "detail"), "Give the detail of an `other` reason.")
+        raise errors.ReasonDetailMissing("Give the detail of an `other` reason.", field="detail")
     if body.due_on >= review.due_on:
-        raise InvalidField(("body", "due_on"), f"An early review must be due before {review.due_on}.")
+        raise errors.EarlyReviewNotEarlier(f"An early review must be due before {review.due_on}.")
     period = await session.get(CarePeriod, review.care_period_id)
     assert period is not None
     if body.due_on < period.started_on:
-        raise InvalidField(("body", "due_on"), f"due_on is before the care period started ({period.started_on}).")
+        raise errors.BeforeCarePeriod(
+            f"due_on is before the care period started ({period.started_on}).", field="due_on"
+        )
     review.due_on, review.early_reason = body.due_on, body.reason
     await record(
-        session, ctx, type="review.brought_forward", subject=("review", review.id), child_id=review.child_id,
-        payload={"review_id": review.id, "due_on": body.due_on, "statutory_due_on": review.statutory_due_on,
-                 "reason": body.reason},
+        session, ctx,
+        events.ReviewBroughtForward(review_id=review.id, due_on=body.due_on, statutory_due_on=review.statutory_due_on,
+                                    reason=body.reason),
+        subject=("review", review.id), child_id=review.child_id,
     )  # fmt: skip
     return review
 
@@ -183,7 +187,9 @@ async def rearrange(
     require_scheduled(review, "rearrange the review")
     child = await get_child(session, review.child_id)
     if not rules.within_care_age(body.planned_on, child.date_of_birth):
-        raise InvalidField(("body", "planned_on"), "No review can be held on or after the child's 18th birthday.")
+        raise errors.PastEighteenthBirthday(
+            "No review can be held on or after the child's 18th birthday.", field="planned_on"
+        )
     session.add(
         Rearrangement(
             id=uuid.uuid4(), review_id=review.id, previous_planned_on=review.planned_on,
@@ -192,8 +198,9 @@ async def rearrange(
     )  # fmt: skip
     previous, review.planned_on = review.planned_on, body.planned_on
     await record(
-        session, ctx, type="review.rearranged", subject=("review", review.id), child_id=review.child_id,
-        payload={"review_id": review.id, "planned_on": body.planned_on, "previous_planned_on": previous},
+        session, ctx,
+        events.ReviewRearranged(review_id=review.id, planned_on=body.planned_on, previous_planned_on=previous),
+        subject=("review", review.id), child_id=review.child_id,
     )  # fmt: skip
     return review
 
@@ -210,37 +217,37 @@ async def hold(session: AsyncSession, *, review_id: uuid.UUID, body: schemas.Rev
     if body.meeting_dates:
         first = rules.review_date_of_meetings(body.meeting_dates)
         if first != held_on:
-            raise InvalidField(("body", "held_on"), f"held_on must be the first meeting's date ({first}).")
+            raise errors.HeldOnNotFirstMeeting(f"held_on must be the first meeting's date ({first}).")
     not_in_future(held_on, "held_on", ctx)
     if held_on < period.started_on:
-        raise InvalidField(("body", "held_on"), f"held_on is before the child entered care ({period.started_on}).")
+        raise errors.BeforeCarePeriod(
+            f"held_on is before the child entered care ({period.started_on}).", field="held_on"
+        )
     if not rules.within_care_age(held_on, child.date_of_birth):
-        raise InvalidField(("body", "held_on"), "No review is held on or after the child's 18th birthday.")
+        raise errors.PastEighteenthBirthday("No review is held on or after the child's 18th birthday.", field="held_on")
     previous = await session.scalar(
         select(func.max(Review.held_on)).where(Review.care_period_id == period.id, Review.status == "held")
     )
     if previous is not None and held_on < previous:
-        raise InvalidField(
-            ("body", "held_on"), f"The previous review was held on {previous}; this one cannot be earlier."
-        )
+        raise errors.ReviewBeforePrevious(f"The previous review was held on {previous}; this one cannot be earlier.")
     in_time = rules.is_in_time(held_on, review.statutory_due_on)
     if not in_time:
         if not body.late_reason:
-            raise InvalidField(
-                ("body", "late_reason"), f"The review is late (statutory due {review.statutory_due_on}): give a reason."
+            raise errors.ReviewLateWithoutReason(
+                f"The review is late (statutory due {review.statutory_due_on}): give a reason."
             )
         imported = "integration" in ctx.principal.roles  # `not_recorded` is for imported records only
         if not rules.valid_late_reason(body.late_reason, imported=imported):
             valid = rules.listed("late_review_reasons")
-            raise InvalidField(
-                ("body", "late_reason"),
+            raise CodeNotOnList(
                 f"{body.late_reason!r} is not a late-review reason; valid reasons are: {', '.join(valid)}.",
-                valid=list(valid),
+                field="late_reason",
+                valid=valid,
             )
         if rules.reason_needs_detail(body.late_reason) and not body.late_reason_detail:
-            raise InvalidField(("body", "late_reason_detail"), "Give the detail of an `other` reason.")
+            raise errors.ReasonDetailMissing("Give the detail of an `other` reason.", field="late_reason_detail")
     elif body.late_reason:
-        raise InvalidField(("body", "late_reason"), "The review is in time: a late reason does not apply.")
+        raise errors.ReviewNotLate("The review is in time: a late reason does not apply.")
     chair = await author_iro(session, ctx, child_id=child.id, on=held_on)
     review.status, review.held_on, review.in_time = rules.STATUS_HELD, held_on, in_time
     review.meeting_dates = sorted(body.meeting_dates) if body.meeting_dates else None
@@ -249,12 +256,13 @@ async def hold(session: AsyncSession, *, review_id: uuid.UUID, body: schemas.Rev
     review.chaired_by_iro_id = chair
     await session.flush()
     await record(
-        session, ctx, type="review.held", subject=("review", review.id), child_id=child.id, iro_id=chair,
-        payload={"review_id": review.id, "care_period_id": period.id, "child_id": child.id,
-                 "date_of_birth": child.date_of_birth, "held_on": held_on, "sequence": review.sequence,
-                 "kind": rules.review_kind(review.sequence), "format": body.format, "chaired_by_iro_id": chair,
-                 "chaired_by_child": body.chaired_by_child, "in_time": in_time,
-                 "statutory_due_on": review.statutory_due_on, "late_reason": body.late_reason},
+        session, ctx,
+        events.ReviewHeld(review_id=review.id, care_period_id=period.id, child_id=child.id,
+                          date_of_birth=child.date_of_birth, held_on=held_on, sequence=review.sequence,
+                          kind=rules.review_kind(review.sequence), format=body.format, chaired_by_iro_id=chair,
+                          chaired_by_child=body.chaired_by_child, in_time=in_time,
+                          statutory_due_on=review.statutory_due_on, late_reason=body.late_reason),
+        subject=("review", review.id), child_id=child.id, iro_id=chair,
     )  # fmt: skip
     if period.ended_on is None:
         short_break = rules.is_short_break(period.legal_status)
@@ -269,23 +277,23 @@ async def update_record_keeping(
     review = await get_review(session, review_id, lock=True)
     changes = body.model_dump(exclude_unset=True)
     if not changes:
-        raise InvalidField(("body",), "Send at least one of the record-keeping dates.")
+        raise errors.NothingToUpdate("Send at least one of the record-keeping dates.")
     for field, value in changes.items():
         if value is None:
             continue
         not_in_future(value, field, ctx)
         if field != "sw_report_received_on":
             if review.held_on is None:
-                raise Conflict(
+                raise errors.ReviewNotHeld(
                     f"The review is {review.status}: {field} follows a held review.", current_state=review.status
                 )
             if value < review.held_on:
-                raise InvalidField(("body", field), f"{field} is before the review was held ({review.held_on}).")
+                raise errors.BeforeReviewHeld(f"{field} is before the review was held ({review.held_on}).", field=field)
     for field, value in changes.items():
         setattr(review, field, value)
     await record(
-        session, ctx, type="review.record_keeping_updated", subject=("review", review.id), child_id=review.child_id,
-        payload={"review_id": review.id, **changes},
+        session, ctx, events.ReviewRecordKeepingUpdated(review_id=review.id, **changes),
+        subject=("review", review.id), child_id=review.child_id,
     )  # fmt: skip
     return review
 
@@ -298,19 +306,20 @@ async def add_decision(
 ) -> Decision:
     review = await get_review(session, review_id)
     if review.held_on is None:
-        raise Conflict(
+        raise errors.ReviewNotHeld(
             f"The review is {review.status}: decisions are made at a held review.", current_state=review.status
         )
     if body.due_on < review.held_on:
-        raise InvalidField(("body", "due_on"), f"due_on is before the review was held ({review.held_on}).")
+        raise errors.BeforeReviewHeld(f"due_on is before the review was held ({review.held_on}).", field="due_on")
     decision = Decision(
         id=uuid.uuid4(), review_id=review.id, child_id=review.child_id, status="open", **body.model_dump()
     )
     session.add(decision)
     await session.flush()
     await record(
-        session, ctx, type="decision.recorded", subject=("decision", decision.id), child_id=review.child_id,
-        payload={"decision_id": decision.id, "review_id": review.id, "owner": body.owner, "due_on": body.due_on},
+        session, ctx,
+        events.DecisionRecorded(decision_id=decision.id, review_id=review.id, owner=body.owner, due_on=body.due_on),
+        subject=("decision", decision.id), child_id=review.child_id,
     )  # fmt: skip
     return decision
 
@@ -323,22 +332,22 @@ async def update_decision(
         raise NotFound(f"No decision {decision_id}.")
     changes = body.model_dump(exclude_unset=True)
     if not changes:
-        raise InvalidField(("body",), "Send a status or a completed_on date.")
+        raise errors.NothingToUpdate("Send a status or a completed_on date.")
     if changes.get("status") is None and "status" in changes:
-        raise InvalidField(("body", "status"), "status cannot be null.")
+        raise errors.NullNotAllowed("status cannot be null.", field="status")
     completed = changes.get("completed_on")
     if completed is not None:
         not_in_future(completed, "completed_on", ctx)
     status = changes.get("status", decision.status)
     if status == "open" and completed is not None:
-        raise InvalidField(("body", "completed_on"), "An open decision has no completed_on date.")
+        raise errors.OpenDecisionCompleted("An open decision has no completed_on date.")
     for field, value in changes.items():
         setattr(decision, field, value)
     if status == "open":
         decision.completed_on = None
     await record(
-        session, ctx, type="decision.updated", subject=("decision", decision.id), child_id=decision.child_id,
-        payload={"decision_id": decision.id, **changes},
+        session, ctx, events.DecisionUpdated(decision_id=decision.id, **changes),
+        subject=("decision", decision.id), child_id=decision.child_id,
     )  # fmt: skip
     return decision
 
@@ -352,7 +361,7 @@ async def hold_midway_review(
     child = await get_child(session, child_id)
     not_in_future(body.held_on, "held_on", ctx)
     if not rules.within_care_age(body.held_on, child.date_of_birth):
-        raise InvalidField(("body", "held_on"), "held_on is on or after the child's 18th birthday.")
+        raise errors.PastEighteenthBirthday("held_on is on or after the child's 18th birthday.", field="held_on")
     iro_id = await author_iro(session, ctx, child_id=child.id, on=body.held_on)
     midway = MidwayReview(
         id=uuid.uuid4(), child_id=child.id, iro_id=iro_id, recorded_by=ctx.principal.sub, **body.model_dump()
@@ -360,8 +369,8 @@ async def hold_midway_review(
     session.add(midway)
     await session.flush()
     await record(
-        session, ctx, type="midway_review.held", subject=("midway_review", midway.id), child_id=child.id, iro_id=iro_id,
-        payload={"midway_review_id": midway.id, "held_on": body.held_on, "outcome": body.outcome},
+        session, ctx, events.MidwayReviewHeld(midway_review_id=midway.id, held_on=body.held_on, outcome=body.outcome),
+        subject=("midway_review", midway.id), child_id=child.id, iro_id=iro_id,
     )  # fmt: skip
     return midway
 
@@ -374,7 +383,7 @@ async def record_case_note(
     # The author: the caller when an IRO; another IRO only when a manager, admin or case system names one.
     author = await author_iro(session, ctx, named=body.iro_id, field="iro_id")
     if body.iro_id is not None and await session.get(Iro, body.iro_id) is None:
-        raise InvalidField(("body", "iro_id"), f"No IRO {body.iro_id}.")
+        raise errors.UnknownIro(f"No IRO {body.iro_id}.")
     note = CaseNote(
         id=uuid.uuid4(), child_id=child.id, recorded_on=body.recorded_on, text=body.text, kind=body.kind,
         iro_id=author, recorded_by=ctx.principal.sub,
@@ -382,9 +391,10 @@ async def record_case_note(
     session.add(note)
     await session.flush()
     await record(
-        session, ctx, type="case_note.recorded", subject=("case_note", note.id), child_id=child.id,
-        iro_id=author,
-        payload={"case_note_id": note.id, "recorded_on": body.recorded_on, "kind": body.kind, "author_iro_id": author},
+        session, ctx,
+        events.CaseNoteRecorded(case_note_id=note.id, recorded_on=body.recorded_on, kind=body.kind,
+                                author_iro_id=author),
+        subject=("case_note", note.id), child_id=child.id, iro_id=author,
     )  # fmt: skip
     return note
 

@@ -23,8 +23,7 @@ from services.reviews.models import (
     Review,
 )
 from services.reviews.settings import Settings
-from shared import footprint
-from shared.auth import Principal, require_roles
+from shared import footprint, roles
 from shared.clock import today
 from shared.db import UnitOfWork, get_session
 from shared.errors import InvalidField
@@ -33,39 +32,24 @@ from shared.types import Date, Line, Reference
 
 router = APIRouter(prefix="/v1", route_class=UnitOfWork)
 
-READ = require_roles("iro", "manager", "auditor", "admin")
-WRITE = require_roles("iro", "manager", "admin")
-# The integration role makes exactly the writes the contract's ingested event types need.
-WRITE_OR_INGEST = require_roles("iro", "manager", "admin", "integration")
-MANAGE = require_roles("manager", "admin")
-MANAGE_OR_INGEST = require_roles("manager", "admin", "integration")
-
 Session = Annotated[AsyncSession, Depends(get_session)]
 Today = Annotated[dt.date, Depends(today)]
 Pages = Annotated[PageParams, Depends()]
 
 
-def context_for(roles: object) -> object:
-    """A dependency giving the request's `service.Context`, after the role check `roles`."""
-
-    async def dependency(request: Request, day: Today, principal: Principal = Depends(roles)) -> service.Context:
-        settings: Settings = request.app.state.settings
-        return service.Context(
-            principal=principal,
-            actor=footprint.actor_for(principal, request.headers.get(footprint.SOURCE_HEADER)),
-            today=day,
-            calendar=request.app.state.calendar,
-            settings=settings,
-        )
-
-    return Depends(dependency)
+async def context(request: Request, day: Today, principal: roles.Caller) -> service.Context:
+    """The request's `service.Context`, after the route's role check (its row in shared/roles.py)."""
+    settings: Settings = request.app.state.settings
+    return service.Context(
+        principal=principal,
+        actor=footprint.actor_for(principal, request.headers.get(footprint.SOURCE_HEADER)),
+        today=day,
+        calendar=request.app.state.calendar,
+        settings=settings,
+    )
 
 
-ReadCtx = Annotated[service.Context, context_for(READ)]
-WriteCtx = Annotated[service.Context, context_for(WRITE)]
-IngestCtx = Annotated[service.Context, context_for(WRITE_OR_INGEST)]
-ManageCtx = Annotated[service.Context, context_for(MANAGE)]
-AllocateCtx = Annotated[service.Context, context_for(MANAGE_OR_INGEST)]
+Ctx = Annotated[service.Context, Depends(context)]
 
 
 def check_range(start: dt.date, end: dt.date) -> None:
@@ -77,7 +61,7 @@ def check_range(start: dt.date, end: dt.date) -> None:
 
 
 @router.post("/iros", status_code=201, tags=["iros"])
-async def create_iro(body: schemas.IroCreate, session: Session, ctx: ManageCtx) -> schemas.IroRead:
+async def create_iro(body: schemas.IroCreate, session: Session, ctx: Ctx) -> schemas.IroRead:
     """Register an IRO (managers). The email identifies the IRO behind a token."""
     iro = await service.create_iro(session, body=body, ctx=ctx)
     return service.iro_read(iro, 0, ctx.settings)
@@ -85,7 +69,7 @@ async def create_iro(body: schemas.IroCreate, session: Session, ctx: ManageCtx) 
 
 @router.get("/iros", tags=["iros"])
 async def list_iros(
-    session: Session, ctx: ReadCtx, pages: Pages, email: Line | None = None, active: bool | None = None
+    session: Session, ctx: Ctx, pages: Pages, email: Line | None = None, active: bool | None = None
 ) -> Page[schemas.IroRead]:
     """IROs with today's caseload; `email` finds the IRO behind a token."""
     query = select(Iro)
@@ -99,14 +83,14 @@ async def list_iros(
 
 
 @router.get("/iros/{iro_id}", tags=["iros"])
-async def read_iro(iro_id: uuid.UUID, session: Session, ctx: ReadCtx) -> schemas.IroRead:
+async def read_iro(iro_id: uuid.UUID, session: Session, ctx: Ctx) -> schemas.IroRead:
     iro = await service.get_iro(session, iro_id)
     counts = await service.caseloads(session, ctx.today, [iro.id])
     return service.iro_read(iro, counts.get(iro.id, 0), ctx.settings)
 
 
 @router.patch("/iros/{iro_id}", tags=["iros"])
-async def update_iro(iro_id: uuid.UUID, body: schemas.IroUpdate, session: Session, ctx: ManageCtx) -> schemas.IroRead:
+async def update_iro(iro_id: uuid.UUID, body: schemas.IroUpdate, session: Session, ctx: Ctx) -> schemas.IroRead:
     iro = await service.update_iro(session, iro_id=iro_id, body=body, ctx=ctx)
     counts = await service.caseloads(session, ctx.today, [iro.id])
     return service.iro_read(iro, counts.get(iro.id, 0), ctx.settings)
@@ -116,7 +100,7 @@ async def update_iro(iro_id: uuid.UUID, body: schemas.IroUpdate, session: Sessio
 
 
 @router.post("/children", status_code=201, tags=["children"])
-async def register_child(body: schemas.ChildCreate, session: Session, ctx: IngestCtx) -> schemas.ChildRead:
+async def register_child(body: schemas.ChildCreate, session: Session, ctx: Ctx) -> schemas.ChildRead:
     """Register a child; 409 when the `la_reference` is taken."""
     child = await service.register_child(session, body=body, ctx=ctx)
     return await service.child_read(session, child, ctx)
@@ -125,7 +109,7 @@ async def register_child(body: schemas.ChildCreate, session: Session, ctx: Inges
 @router.get("/children", tags=["children"])
 async def list_children(
     session: Session,
-    ctx: ReadCtx,
+    ctx: Ctx,
     pages: Pages,
     la_reference: Reference | None = None,
     iro_id: uuid.UUID | None = Query(None, description="Children allocated to this IRO today."),
@@ -141,13 +125,13 @@ async def list_children(
 
 
 @router.get("/children/{child_id}", tags=["children"])
-async def read_child(child_id: uuid.UUID, session: Session, ctx: ReadCtx) -> schemas.ChildRead:
+async def read_child(child_id: uuid.UUID, session: Session, ctx: Ctx) -> schemas.ChildRead:
     return await service.child_read(session, await service.get_child(session, child_id), ctx)
 
 
 @router.post("/children/{child_id}/care-periods", status_code=201, tags=["care periods"])
 async def start_care_period(
-    child_id: uuid.UUID, body: schemas.CarePeriodStart, session: Session, ctx: IngestCtx
+    child_id: uuid.UUID, body: schemas.CarePeriodStart, session: Session, ctx: Ctx
 ) -> schemas.CarePeriodRead:
     """The child becomes looked after: the first review is scheduled (20 working days; 3 months for short breaks)."""
     period = await service.start_care_period(session, child_id=child_id, body=body, ctx=ctx)
@@ -155,7 +139,7 @@ async def start_care_period(
 
 
 @router.get("/children/{child_id}/care-periods", tags=["care periods"])
-async def list_care_periods(child_id: uuid.UUID, session: Session, ctx: ReadCtx) -> Page[schemas.CarePeriodRead]:
+async def list_care_periods(child_id: uuid.UUID, session: Session, ctx: Ctx) -> Page[schemas.CarePeriodRead]:
     child = await service.get_child(session, child_id)
     periods = await session.scalars(
         select(CarePeriod).where(CarePeriod.child_id == child.id).order_by(CarePeriod.started_on)
@@ -165,7 +149,7 @@ async def list_care_periods(child_id: uuid.UUID, session: Session, ctx: ReadCtx)
 
 @router.post("/children/{child_id}/care-periods/{period_id}/end", tags=["care periods"])
 async def end_care_period(
-    child_id: uuid.UUID, period_id: uuid.UUID, body: schemas.CarePeriodEnd, session: Session, ctx: IngestCtx
+    child_id: uuid.UUID, period_id: uuid.UUID, body: schemas.CarePeriodEnd, session: Session, ctx: Ctx
 ) -> schemas.CarePeriodRead:
     """The child leaves care: unheld reviews past their statutory date become `missed`, the rest `cancelled`."""
     period = await service.end_care_period(session, child_id=child_id, period_id=period_id, body=body, ctx=ctx)
@@ -174,7 +158,7 @@ async def end_care_period(
 
 @router.post("/children/{child_id}/placement-changes", status_code=201, tags=["care periods"])
 async def change_placement(
-    child_id: uuid.UUID, body: schemas.PlacementChangeCreate, session: Session, ctx: IngestCtx
+    child_id: uuid.UUID, body: schemas.PlacementChangeCreate, session: Session, ctx: Ctx
 ) -> schemas.PlacementChangeRead:
     change = await service.change_placement(session, child_id=child_id, body=body, ctx=ctx)
     return schemas.PlacementChangeRead.model_validate(change)
@@ -182,7 +166,7 @@ async def change_placement(
 
 @router.post("/children/{child_id}/legal-status-changes", status_code=201, tags=["care periods"])
 async def change_legal_status(
-    child_id: uuid.UUID, body: schemas.LegalStatusChangeCreate, session: Session, ctx: WriteCtx
+    child_id: uuid.UUID, body: schemas.LegalStatusChangeCreate, session: Session, ctx: Ctx
 ) -> schemas.LegalStatusChangeRead:
     change = await service.change_legal_status(session, child_id=child_id, body=body, ctx=ctx)
     return schemas.LegalStatusChangeRead.model_validate(change)
@@ -190,7 +174,7 @@ async def change_legal_status(
 
 @router.put("/children/{child_id}/iro", tags=["allocation"])
 async def allocate_iro(
-    child_id: uuid.UUID, body: schemas.AllocationCreate, session: Session, ctx: AllocateCtx
+    child_id: uuid.UUID, body: schemas.AllocationCreate, session: Session, ctx: Ctx
 ) -> schemas.AllocationRead:
     """Allocate an IRO (managers); the previous allocation ends that day and stays in the history."""
     allocation = await service.allocate(session, child_id=child_id, body=body, ctx=ctx)
@@ -198,7 +182,7 @@ async def allocate_iro(
 
 
 @router.get("/children/{child_id}/iro-allocations", tags=["allocation"])
-async def allocation_history(child_id: uuid.UUID, session: Session, ctx: ReadCtx) -> Page[schemas.AllocationRead]:
+async def allocation_history(child_id: uuid.UUID, session: Session, ctx: Ctx) -> Page[schemas.AllocationRead]:
     """Every IRO the child has had, oldest first (continuity of IRO is itself reported)."""
     await service.get_child(session, child_id)
     rows = await session.scalars(
@@ -219,7 +203,7 @@ async def reviews_page(session: AsyncSession, query: Select[tuple[Review]], ctx:
 
 
 @router.get("/children/{child_id}/reviews", tags=["reviews"])
-async def child_reviews(child_id: uuid.UUID, session: Session, ctx: ReadCtx, pages: Pages) -> Page[schemas.ReviewRead]:
+async def child_reviews(child_id: uuid.UUID, session: Session, ctx: Ctx, pages: Pages) -> Page[schemas.ReviewRead]:
     """The child's reviews, oldest first."""
     await service.get_child(session, child_id)
     query = select(Review).where(Review.child_id == child_id)
@@ -229,7 +213,7 @@ async def child_reviews(child_id: uuid.UUID, session: Session, ctx: ReadCtx, pag
 @router.get("/reviews", tags=["reviews"])
 async def list_reviews(
     session: Session,
-    ctx: ReadCtx,
+    ctx: Ctx,
     pages: Pages,
     iro_id: uuid.UUID | None = Query(None, description="Reviews of children allocated to this IRO today."),
     child_id: uuid.UUID | None = None,
@@ -260,13 +244,13 @@ async def one_review(session: AsyncSession, review: Review, ctx: service.Context
 
 
 @router.get("/reviews/{review_id}", tags=["reviews"])
-async def read_review(review_id: uuid.UUID, session: Session, ctx: ReadCtx) -> schemas.ReviewRead:
+async def read_review(review_id: uuid.UUID, session: Session, ctx: Ctx) -> schemas.ReviewRead:
     return await one_review(session, await review_service.get_review(session, review_id), ctx)
 
 
 @router.post("/reviews/{review_id}/early", tags=["reviews"])
 async def bring_forward(
-    review_id: uuid.UUID, body: schemas.EarlyReview, session: Session, ctx: WriteCtx
+    review_id: uuid.UUID, body: schemas.EarlyReview, session: Session, ctx: Ctx
 ) -> schemas.ReviewRead:
     """An early review (reg 33(3)): `due_on` moves earlier; in-time is still judged on `statutory_due_on`."""
     review = await review_service.bring_forward(session, review_id=review_id, body=body, ctx=ctx)
@@ -275,14 +259,14 @@ async def bring_forward(
 
 @router.post("/reviews/{review_id}/rearrangements", tags=["reviews"])
 async def rearrange(
-    review_id: uuid.UUID, body: schemas.Rearrangement, session: Session, ctx: WriteCtx
+    review_id: uuid.UUID, body: schemas.Rearrangement, session: Session, ctx: Ctx
 ) -> schemas.ReviewRead:
     review = await review_service.rearrange(session, review_id=review_id, body=body, ctx=ctx)
     return await one_review(session, review, ctx)
 
 
 @router.get("/reviews/{review_id}/rearrangements", tags=["reviews"])
-async def rearrangements(review_id: uuid.UUID, session: Session, ctx: ReadCtx) -> Page[schemas.RearrangementRead]:
+async def rearrangements(review_id: uuid.UUID, session: Session, ctx: Ctx) -> Page[schemas.RearrangementRead]:
     await review_service.get_review(session, review_id)
     rows = await session.scalars(
         select(Rearrangement).where(Rearrangement.review_id == review_id).order_by(Rearrangement.created_at)
@@ -291,7 +275,7 @@ async def rearrangements(review_id: uuid.UUID, session: Session, ctx: ReadCtx) -
 
 
 @router.post("/reviews/{review_id}/held", tags=["reviews"])
-async def hold(review_id: uuid.UUID, body: schemas.ReviewHeld, session: Session, ctx: IngestCtx) -> schemas.ReviewRead:
+async def hold(review_id: uuid.UUID, body: schemas.ReviewHeld, session: Session, ctx: Ctx) -> schemas.ReviewRead:
     """Record the review held (its first meeting's date); a late one needs a reason. Schedules the next."""
     review = await review_service.hold(session, review_id=review_id, body=body, ctx=ctx)
     return await one_review(session, review, ctx)
@@ -299,7 +283,7 @@ async def hold(review_id: uuid.UUID, body: schemas.ReviewHeld, session: Session,
 
 @router.patch("/reviews/{review_id}", tags=["reviews"])
 async def update_review(
-    review_id: uuid.UUID, body: schemas.ReviewRecordKeeping, session: Session, ctx: WriteCtx
+    review_id: uuid.UUID, body: schemas.ReviewRecordKeeping, session: Session, ctx: Ctx
 ) -> schemas.ReviewRead:
     """Record-keeping dates: the social worker's report, decisions issued, record issued, letter to the child."""
     review = await review_service.update_record_keeping(session, review_id=review_id, body=body, ctx=ctx)
@@ -311,7 +295,7 @@ async def update_review(
 
 @router.post("/reviews/{review_id}/decisions", status_code=201, tags=["decisions"])
 async def add_decision(
-    review_id: uuid.UUID, body: schemas.DecisionCreate, session: Session, ctx: WriteCtx
+    review_id: uuid.UUID, body: schemas.DecisionCreate, session: Session, ctx: Ctx
 ) -> schemas.DecisionRead:
     decision = await review_service.add_decision(session, review_id=review_id, body=body, ctx=ctx)
     return review_service.decision_read(decision, ctx.today)
@@ -320,7 +304,7 @@ async def add_decision(
 @router.get("/decisions", tags=["decisions"])
 async def list_decisions(
     session: Session,
-    ctx: ReadCtx,
+    ctx: Ctx,
     pages: Pages,
     child_id: uuid.UUID | None = None,
     iro_id: uuid.UUID | None = Query(None, description="Decisions for children allocated to this IRO today."),
@@ -347,7 +331,7 @@ async def list_decisions(
 
 @router.patch("/decisions/{decision_id}", tags=["decisions"])
 async def update_decision(
-    decision_id: uuid.UUID, body: schemas.DecisionUpdate, session: Session, ctx: WriteCtx
+    decision_id: uuid.UUID, body: schemas.DecisionUpdate, session: Session, ctx: Ctx
 ) -> schemas.DecisionRead:
     decision = await review_service.update_decision(session, decision_id=decision_id, body=body, ctx=ctx)
     return review_service.decision_read(decision, ctx.today)
@@ -355,7 +339,7 @@ async def update_decision(
 
 @router.post("/children/{child_id}/midway-reviews", status_code=201, tags=["midway reviews"])
 async def hold_midway_review(
-    child_id: uuid.UUID, body: schemas.MidwayReviewCreate, session: Session, ctx: WriteCtx
+    child_id: uuid.UUID, body: schemas.MidwayReviewCreate, session: Session, ctx: Ctx
 ) -> schemas.MidwayReviewRead:
     midway = await review_service.hold_midway_review(session, child_id=child_id, body=body, ctx=ctx)
     return schemas.MidwayReviewRead.model_validate(midway)
@@ -363,7 +347,7 @@ async def hold_midway_review(
 
 @router.get("/children/{child_id}/midway-reviews", tags=["midway reviews"])
 async def list_midway_reviews(
-    child_id: uuid.UUID, session: Session, ctx: ReadCtx, pages: Pages
+    child_id: uuid.UUID, session: Session, ctx: Ctx, pages: Pages
 ) -> Page[schemas.MidwayReviewRead]:
     await service.get_child(session, child_id)
     query = select(MidwayReview).where(MidwayReview.child_id == child_id)
@@ -373,16 +357,14 @@ async def list_midway_reviews(
 
 @router.post("/children/{child_id}/case-notes", status_code=201, tags=["case notes"])
 async def record_case_note(
-    child_id: uuid.UUID, body: schemas.CaseNoteCreate, session: Session, ctx: IngestCtx
+    child_id: uuid.UUID, body: schemas.CaseNoteCreate, session: Session, ctx: Ctx
 ) -> schemas.CaseNoteRead:
     note = await review_service.record_case_note(session, child_id=child_id, body=body, ctx=ctx)
     return schemas.CaseNoteRead.model_validate(note)
 
 
 @router.get("/children/{child_id}/case-notes", tags=["case notes"])
-async def list_case_notes(
-    child_id: uuid.UUID, session: Session, ctx: ReadCtx, pages: Pages
-) -> Page[schemas.CaseNoteRead]:
+async def list_case_notes(child_id: uuid.UUID, session: Session, ctx: Ctx, pages: Pages) -> Page[schemas.CaseNoteRead]:
     await service.get_child(session, child_id)
     query = select(CaseNote).where(CaseNote.child_id == child_id)
     rows, cursor = await paginate(session, query, keys=[CaseNote.recorded_on, CaseNote.id], params=pages)
@@ -395,7 +377,7 @@ async def list_case_notes(
 @router.get("/stats/timeliness", tags=["stats"])
 async def timeliness(
     session: Session,
-    ctx: ReadCtx,
+    ctx: Ctx,
     start: Annotated[Date, Query(alias="from")],  # not `= Query(...)`: FastAPI would drop Date's checks
     end: Annotated[Date, Query(alias="to")],
 ) -> schemas.Timeliness:
@@ -406,7 +388,7 @@ async def timeliness(
 
 @router.get("/stats/caseloads", tags=["stats"])
 async def caseload_stats(
-    session: Session, ctx: ReadCtx, on: Date | None = Query(None, description="Default: today.")
+    session: Session, ctx: Ctx, on: Date | None = Query(None, description="Default: today.")
 ) -> schemas.Caseloads:
     """Per IRO: caseload, per FTE, within the 50-70 guidance (DESIGN.md 2.5)."""
     return await stats.caseload_table(session, on=on or ctx.today, settings=ctx.settings)

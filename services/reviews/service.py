@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Date, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.reviews import rules, schemas
+from services.reviews import errors, rules, schemas
 from services.reviews.models import (
     Allocation,
     CarePeriod,
@@ -30,7 +30,8 @@ from services.reviews.settings import Settings
 from shared import author, footprint, types
 from shared.auth import Principal
 from shared.calendar import WorkingCalendar
-from shared.errors import Conflict, InvalidField, NotFound
+from shared.errors import BeforeDateOfBirth, CodeNotOnList, DateInFuture, NotFound
+from shared.footprint import events
 
 SERVICE = "reviews"
 
@@ -53,7 +54,7 @@ class Context:
 
 def not_in_future(day: dt.date, field: str, ctx: Context) -> None:
     if day > ctx.today:
-        raise InvalidField(("body", field), f"{field} {day} is still to come (today is {ctx.today}).")
+        raise DateInFuture(f"{field} {day} is still to come (today is {ctx.today}).", field=field)
 
 
 # --- Lookups -------------------------------------------------------------------------------------
@@ -82,7 +83,7 @@ async def open_period(session: AsyncSession, child_id: uuid.UUID) -> CarePeriod 
 async def require_open_period(session: AsyncSession, child: Child, ctx: Context) -> CarePeriod:
     period = await open_period(session, child.id)
     if period is None or ctx.today >= rules.statutory_cutoff(child.date_of_birth):
-        raise Conflict("The child has no open care period.", current_state="not_looked_after")
+        raise errors.NotLookedAfter("The child has no open care period.", current_state="not_looked_after")
     return period
 
 
@@ -138,10 +139,9 @@ async def footprint_iro(session: AsyncSession, ctx: Context, child_id: uuid.UUID
 async def record(
     session: AsyncSession,
     ctx: Context,
+    event: events.FootprintEvent,
     *,
-    type: str,
     subject: tuple[str, Any],
-    payload: dict[str, Any],
     child_id: uuid.UUID | None = None,
     iro_id: uuid.UUID | None = None,
 ) -> None:
@@ -150,10 +150,9 @@ async def record(
         iro_id = await footprint_iro(session, ctx, child_id)
     await footprint.append(
         session,
-        type=type,
+        event=event,
         actor=ctx.actor,
         subject=footprint.Subject(*subject),
-        payload=payload,
         service=SERVICE,
         child_id=child_id,
         iro_id=iro_id,
@@ -201,12 +200,12 @@ def iro_read(iro: Iro, caseload: int, settings: Settings) -> schemas.IroRead:
 async def create_iro(session: AsyncSession, *, body: schemas.IroCreate, ctx: Context) -> Iro:
     taken = await session.scalar(select(Iro.id).where(func.lower(Iro.email) == body.email.lower()))
     if taken:
-        raise Conflict(f"An IRO with email {body.email} already exists.", existing_id=str(taken))
+        raise errors.IroEmailTaken(f"An IRO with email {body.email} already exists.", existing_id=str(taken))
     iro = Iro(id=uuid.uuid4(), name=body.name, email=body.email.lower(), fte=body.fte, active=True)
     session.add(iro)
     await record(
-        session, ctx, type="iro.registered", subject=("iro", iro.id),
-        payload={"iro_id": iro.id, "email": iro.email, "fte": str(iro.fte)}, iro_id=iro.id,
+        session, ctx, events.IroRegistered(iro_id=iro.id, email=iro.email, fte=str(iro.fte)),
+        subject=("iro", iro.id), iro_id=iro.id,
     )  # fmt: skip
     return iro
 
@@ -216,12 +215,12 @@ async def update_iro(session: AsyncSession, *, iro_id: uuid.UUID, body: schemas.
     changes = body.model_dump(exclude_unset=True)
     for field, value in changes.items():
         if value is None:
-            raise InvalidField(("body", field), f"{field} cannot be null.")
+            raise errors.NullNotAllowed(f"{field} cannot be null.", field=field)
         setattr(iro, field, value)
     await record(
-        session, ctx, type="iro.updated", subject=("iro", iro.id),
-        payload={"iro_id": iro.id, **{k: str(v) if isinstance(v, Decimal) else v for k, v in changes.items()}},
-        iro_id=iro.id,
+        session, ctx,
+        events.IroUpdated(iro_id=iro.id, **{k: str(v) if isinstance(v, Decimal) else v for k, v in changes.items()}),
+        subject=("iro", iro.id), iro_id=iro.id,
     )  # fmt: skip
     return iro
 
@@ -233,13 +232,16 @@ async def register_child(session: AsyncSession, *, body: schemas.ChildCreate, ct
     types.check_date_of_birth(body.date_of_birth, today=ctx.today)  # never echoes the date
     taken = await session.scalar(select(Child.id).where(Child.la_reference == body.la_reference))
     if taken:
-        raise Conflict(f"A child with la_reference {body.la_reference} already exists.", existing_id=str(taken))
+        raise errors.LaReferenceTaken(
+            f"A child with la_reference {body.la_reference} already exists.", existing_id=str(taken)
+        )
     child = Child(id=uuid.uuid4(), **body.model_dump())
     session.add(child)
     await record(
-        session, ctx, type="child.registered", subject=("child", child.id), child_id=child.id,
-        payload={"child_id": child.id, "la_reference": child.la_reference, "date_of_birth": child.date_of_birth,
-                 "uasc": child.uasc},
+        session, ctx,
+        events.ChildRegistered(child_id=child.id, la_reference=child.la_reference, date_of_birth=child.date_of_birth,
+                               uasc=child.uasc),
+        subject=("child", child.id), child_id=child.id,
     )  # fmt: skip
     return child
 
@@ -278,9 +280,7 @@ def period_read(period: CarePeriod, child: Child, today: dt.date) -> schemas.Car
 def check_code(code: str, valid: Sequence[str], field: str, what: str) -> None:
     """422 on `field` for a code not on its list, naming the valid ones (as `valid` too)."""
     if code not in valid:
-        raise InvalidField(
-            ("body", field), f"{code!r} is not {what}; valid codes are: {', '.join(valid)}.", valid=list(valid)
-        )
+        raise CodeNotOnList(f"{code!r} is not {what}; valid codes are: {', '.join(valid)}.", field=field, valid=valid)
 
 
 async def start_care_period(
@@ -295,27 +295,28 @@ async def start_care_period(
         )  # fmt: skip
     not_in_future(body.started_on, "started_on", ctx)
     if body.started_on < child.date_of_birth:
-        raise InvalidField(("body", "started_on"), "started_on is before the child's date of birth.")
+        raise BeforeDateOfBirth("started_on is before the child's date of birth.", field="started_on")
     cutoff = rules.statutory_cutoff(child.date_of_birth)
     if body.started_on >= cutoff:
-        raise InvalidField(
-            ("body", "started_on"),
+        raise errors.PastEighteenthBirthday(
             f"The child is 18 on {body.started_on}: nobody is looked after from their 18th birthday (s105).",
+            field="started_on",
         )
     if await open_period(session, child.id) is not None:
-        raise Conflict("The child already has an open care period: end it first.", current_state="looked_after")
+        raise errors.CarePeriodOpen(
+            "The child already has an open care period: end it first.", current_state="looked_after"
+        )
     last_end = await session.scalar(select(func.max(CarePeriod.ended_on)).where(CarePeriod.child_id == child.id))
     if last_end is not None and body.started_on < last_end:
-        raise InvalidField(
-            ("body", "started_on"), f"A new care period cannot start before the last one ended ({last_end})."
-        )
+        raise errors.CarePeriodsOverlap(f"A new care period cannot start before the last one ended ({last_end}).")
     period = CarePeriod(id=uuid.uuid4(), child_id=child.id, **body.model_dump())
     session.add(period)
     await session.flush()
     await record(
-        session, ctx, type="care_period.started", subject=("care_period", period.id), child_id=child.id,
-        payload={"care_period_id": period.id, "child_id": child.id, "started_on": period.started_on,
-                 "legal_status": period.legal_status, "placement_type": period.placement_type},
+        session, ctx,
+        events.CarePeriodStarted(care_period_id=period.id, child_id=child.id, started_on=period.started_on,
+                                 legal_status=period.legal_status, placement_type=period.placement_type),
+        subject=("care_period", period.id), child_id=child.id,
     )  # fmt: skip
     short_break = rules.is_short_break(period.legal_status)
     due = rules.first_review_due(ctx.calendar, period.started_on, short_break=short_break)
@@ -336,9 +337,10 @@ async def schedule_review(
     session.add(review)
     await session.flush()
     await record(
-        session, ctx, type="review.scheduled", subject=("review", review.id), child_id=child.id,
-        payload={"review_id": review.id, "care_period_id": period.id, "child_id": child.id, "sequence": sequence,
-                 "kind": rules.review_kind(sequence), "due_on": due, "statutory_due_on": due},
+        session, ctx,
+        events.ReviewScheduled(review_id=review.id, care_period_id=period.id, child_id=child.id, sequence=sequence,
+                               kind=rules.review_kind(sequence), due_on=due, statutory_due_on=due),
+        subject=("review", review.id), child_id=child.id,
     )  # fmt: skip
     return review
 
@@ -351,26 +353,27 @@ async def end_care_period(
     if period is None or period.child_id != child.id:
         raise NotFound(f"No care period {period_id} for child {child_id}.")
     if period.ended_on is not None:
-        raise Conflict(f"The care period already ended on {period.ended_on}.", current_state="ended")
+        raise errors.CarePeriodEnded(f"The care period already ended on {period.ended_on}.", current_state="ended")
     check_code(body.reason, rules.listed("reason_ceased_codes"), "reason", "an SSDA903 reason-episode-ceased code")
     not_in_future(body.ended_on, "ended_on", ctx)
     if body.ended_on < period.started_on:
-        raise InvalidField(("body", "ended_on"), f"ended_on is before the period started ({period.started_on}).")
+        raise errors.BeforeCarePeriod(f"ended_on is before the period started ({period.started_on}).", field="ended_on")
     cutoff = rules.statutory_cutoff(child.date_of_birth)
     if body.ended_on > cutoff:
-        raise InvalidField(
-            ("body", "ended_on"),
+        raise errors.PastEighteenthBirthday(
             f"The child is 18 on {body.ended_on}: the period ended on their 18th birthday at the latest (s105).",
+            field="ended_on",
         )
     held_after = await session.scalar(
         select(func.max(Review.held_on)).where(Review.care_period_id == period.id, Review.status == "held")
     )
     if held_after is not None and held_after > body.ended_on:
-        raise InvalidField(("body", "ended_on"), f"A review of this period was held on {held_after}, after ended_on.")
+        raise errors.ReviewHeldAfterEnd(f"A review of this period was held on {held_after}, after ended_on.")
     period.ended_on, period.end_reason = body.ended_on, body.reason
     await record(
-        session, ctx, type="care_period.ended", subject=("care_period", period.id), child_id=child.id,
-        payload={"care_period_id": period.id, "child_id": child.id, "ended_on": body.ended_on, "reason": body.reason},
+        session, ctx,
+        events.CarePeriodEnded(care_period_id=period.id, child_id=child.id, ended_on=body.ended_on, reason=body.reason),
+        subject=("care_period", period.id), child_id=child.id,
     )  # fmt: skip
     unheld = await session.scalars(
         select(Review).where(Review.care_period_id == period.id, Review.status == rules.STATUS_SCHEDULED)
@@ -378,10 +381,12 @@ async def end_care_period(
     for review in unheld.all():
         outcome = rules.outcome_when_leaving_care(review.statutory_due_on, body.ended_on)
         review.status, review.closed_on = outcome, body.ended_on
+        closed = {rules.STATUS_MISSED: events.ReviewMissed, rules.STATUS_CANCELLED: events.ReviewCancelled}[outcome]
         await record(
-            session, ctx, type=f"review.{outcome}", subject=("review", review.id), child_id=child.id,
-            payload={"review_id": review.id, "care_period_id": period.id, "sequence": review.sequence,
-                     "statutory_due_on": review.statutory_due_on, "closed_on": body.ended_on},
+            session, ctx,
+            closed(review_id=review.id, care_period_id=period.id, sequence=review.sequence,
+                   statutory_due_on=review.statutory_due_on, closed_on=body.ended_on),
+            subject=("review", review.id), child_id=child.id,
         )  # fmt: skip
     return period
 
@@ -401,9 +406,10 @@ async def change_placement(
     session.add(change)
     await session.flush()
     await record(
-        session, ctx, type="placement.changed", subject=("care_period", period.id), child_id=child.id,
-        payload={"care_period_id": period.id, "changed_on": body.changed_on, "placement_type": body.placement_type,
-                 "unplanned": body.unplanned},
+        session, ctx,
+        events.PlacementChanged(care_period_id=period.id, changed_on=body.changed_on,
+                                placement_type=body.placement_type, unplanned=body.unplanned),
+        subject=("care_period", period.id), child_id=child.id,
     )  # fmt: skip
     if body.unplanned and ctx.settings.placement_change_review:
         await bring_forward_after_placement_change(session, ctx, child=child, period=period, changed_on=body.changed_on)
@@ -424,16 +430,17 @@ async def bring_forward_after_placement_change(
         return
     review.due_on, review.early_reason = due, "placement_change"
     await record(
-        session, ctx, type="review.brought_forward", subject=("review", review.id), child_id=child.id,
-        payload={"review_id": review.id, "due_on": due, "statutory_due_on": review.statutory_due_on,
-                 "reason": "placement_change"},
+        session, ctx,
+        events.ReviewBroughtForward(review_id=review.id, due_on=due, statutory_due_on=review.statutory_due_on,
+                                    reason="placement_change"),
+        subject=("review", review.id), child_id=child.id,
     )  # fmt: skip
 
 
 def within_period(day: dt.date, field: str, period: CarePeriod, ctx: Context) -> None:
     not_in_future(day, field, ctx)
     if day < period.started_on:
-        raise InvalidField(("body", field), f"{field} is before the care period started ({period.started_on}).")
+        raise errors.BeforeCarePeriod(f"{field} is before the care period started ({period.started_on}).", field=field)
 
 
 async def change_legal_status(
@@ -448,9 +455,10 @@ async def change_legal_status(
     session.add(change)
     await session.flush()
     await record(
-        session, ctx, type="legal_status.changed", subject=("care_period", period.id), child_id=child.id,
-        payload={"care_period_id": period.id, "changed_on": body.changed_on, "legal_status": body.legal_status,
-                 "previous_legal_status": previous},
+        session, ctx,
+        events.LegalStatusChanged(care_period_id=period.id, changed_on=body.changed_on,
+                                  legal_status=body.legal_status, previous_legal_status=previous),
+        subject=("care_period", period.id), child_id=child.id,
     )  # fmt: skip
     return change
 
@@ -464,9 +472,9 @@ async def allocate(
     child = await get_child(session, child_id)
     iro = await session.get(Iro, body.iro_id)
     if iro is None:
-        raise InvalidField(("body", "iro_id"), f"No IRO {body.iro_id}.")
+        raise errors.UnknownIro(f"No IRO {body.iro_id}.")
     if not iro.active:
-        raise InvalidField(("body", "iro_id"), f"IRO {iro.email} is not active.")
+        raise errors.IroInactive(f"IRO {iro.email} is not active.")
     current = await session.scalar(
         select(Allocation).where(Allocation.child_id == child.id, Allocation.ended_on.is_(None)).with_for_update()
     )
@@ -474,18 +482,18 @@ async def allocate(
         if current.iro_id == iro.id:
             return current  # already allocated: nothing changes, no event
         if body.allocated_on < current.allocated_on:
-            raise InvalidField(
-                ("body", "allocated_on"),
-                f"The current allocation began on {current.allocated_on}; allocate on or after it.",
+            raise errors.AllocationBeforeCurrent(
+                f"The current allocation began on {current.allocated_on}; allocate on or after it."
             )
         current.ended_on = body.allocated_on
     allocation = Allocation(id=uuid.uuid4(), child_id=child.id, iro_id=iro.id, allocated_on=body.allocated_on)
     session.add(allocation)
     await session.flush()
     await record(
-        session, ctx, type="iro.allocated", subject=("child", child.id), child_id=child.id, iro_id=iro.id,
-        payload={"allocation_id": allocation.id, "child_id": child.id, "iro_id": iro.id,
-                 "allocated_on": body.allocated_on, "previous_iro_id": current.iro_id if current else None},
+        session, ctx,
+        events.IroAllocated(allocation_id=allocation.id, child_id=child.id, iro_id=iro.id,
+                            allocated_on=body.allocated_on, previous_iro_id=current.iro_id if current else None),
+        subject=("child", child.id), child_id=child.id, iro_id=iro.id,
     )  # fmt: skip
     return allocation
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import text
@@ -23,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import requestid
 from shared.footprint import canonical
+from shared.footprint.events import FootprintEvent
 from shared.footprint.models import Actor, Event, Subject
 
 # pg_advisory_xact_lock key of the footprint: 'footprnt' read as a big-endian int64.
@@ -43,10 +43,9 @@ class FootprintError(RuntimeError):
 async def append(
     session: AsyncSession,
     *,
-    type: str,
+    event: FootprintEvent,
     actor: Actor,
     subject: Subject,
-    payload: Mapping[str, Any],
     service: str,
     child_id: uuid.UUID | str | None = None,
     iro_id: uuid.UUID | str | None = None,
@@ -55,13 +54,14 @@ async def append(
 ) -> Event:
     """Add one event to the caller's transaction. Never commits; never opens a session of its own.
 
+    `event` is the typed fact (shared.footprint.events): its `type` and its `to_payload()` are stored.
     `occurred_at` is when it happened in the world (default: now); `recorded_at` is the database's
     clock when the event took its place in the log. `request_id` defaults to the current request's.
     """
     await session.flush()  # the change this event records goes first
     fields: dict[str, Any] = {
         "id": uuid.uuid4(),
-        "type": type,
+        "type": event.type,
         "occurred_at": occurred_at or dt.datetime.now(dt.UTC),
         "service": service,
         "actor": actor.as_json(),
@@ -69,7 +69,7 @@ async def append(
         "iro_id": uuid.UUID(str(iro_id)) if iro_id else None,
         "subject_type": subject.type,
         "subject_id": str(subject.id),
-        "payload": canonical.normalise_payload(payload),
+        "payload": canonical.normalise_payload(event.to_payload()),
         "request_id": request_id if request_id is not None else requestid.current(),
     }
     before_recorded_at, before_seq, after_seq = canonical.canonical_parts(**fields)

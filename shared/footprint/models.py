@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Text
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, Index, Text, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -19,8 +19,25 @@ ACCESS_TYPES = frozenset({"child.record_viewed"})
 
 
 class Event(Base):
+    """A row of `footprint.events` (migration 0002). Written only by `footprint.append_event(s)`
+    (shared/footprint/ddl.py); the triggers there keep it append-only."""
+
     __tablename__ = "events"
-    __table_args__ = {"schema": "footprint"}
+    __table_args__ = (
+        CheckConstraint("seq > 0", name="seq_positive"),
+        CheckConstraint(r"type ~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$'", name="type_shape"),
+        CheckConstraint("jsonb_typeof(actor) = 'object' AND actor ? 'sub' AND actor ? 'role'", name="actor_shape"),
+        CheckConstraint("hash ~ '^[0-9a-f]{64}$' AND prev_hash ~ '^[0-9a-f]{64}$'", name="hash_shape"),
+        # The auditors' queries, each ordered by seq (docs/footprint.md).
+        Index("ix_events_child_id_seq", "child_id", "seq", postgresql_where=text("child_id IS NOT NULL")),
+        Index("ix_events_iro_id_seq", "iro_id", "seq", postgresql_where=text("iro_id IS NOT NULL")),
+        Index("ix_events_type_seq", "type", "seq"),
+        Index("ix_events_occurred_at_seq", "occurred_at", "seq"),
+        Index("ix_events_recorded_at_seq", "recorded_at", "seq"),
+        Index("ix_events_actor_sub_seq", text("(actor ->> 'sub')"), "seq"),
+        Index("ix_events_service_seq", "service", "seq"),
+        {"schema": "footprint"},
+    )
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), unique=True)

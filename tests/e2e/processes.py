@@ -7,12 +7,14 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from shared.cli import wait_until_ready
 
 SERVICES = ("gateway", "reviews", "escalations", "participation")
+RUNNING = "Ctrl-C stops everything."  # the last line `iro serve` prints before it supervises
 
 
 def free_ports(count: int) -> list[int]:
@@ -45,6 +47,12 @@ class Platform:
 
         try:
             wait_until_ready({name: self.url(name) for name in SERVICES}, timeout=timeout, exited=exited)
+            # Every process answers; `iro serve` itself is supervising once it has said so.
+            deadline = time.monotonic() + timeout
+            while RUNNING not in self.log.read_text():
+                if (gone := exited()) or time.monotonic() > deadline:
+                    raise RuntimeError(gone or f"iro serve did not say it was running within {timeout:.0f}s")
+                time.sleep(0.1)  # polling a log file with a deadline, as wait_until_ready polls /readyz
         except RuntimeError as exc:
             raise AssertionError(f"{exc}\n{self.log.read_text()}") from None
 

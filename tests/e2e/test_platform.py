@@ -21,8 +21,8 @@ MANAGER = "manager@council.gov.uk"
 
 
 @pytest.fixture(scope="module")
-def running(tmp_path_factory):
-    platform = start_platform(tmp_path_factory.mktemp("platform") / "data", extra_env={"IRO_ON_CHILD_EXIT": "continue"})
+def running(module_folder):
+    platform = start_platform(module_folder / "data", extra_env={"IRO_ON_CHILD_EXIT": "continue"})
     try:
         platform.wait_ready()
         yield platform

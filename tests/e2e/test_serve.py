@@ -16,8 +16,8 @@ def postmaster_pid(pgdata) -> int:
     return int((pgdata / "postmaster.pid").read_text().splitlines()[0])
 
 
-def test_iro_serve_starts_everything_and_stops_leaving_nothing_running(tmp_path):
-    platform = start_platform(tmp_path / "data")
+def test_iro_serve_starts_everything_and_stops_leaving_nothing_running(folder):
+    platform = start_platform(folder / "data")
     try:
         platform.wait_ready()
         for name in SERVICES:
@@ -56,8 +56,8 @@ def test_iro_serve_starts_everything_and_stops_leaving_nothing_running(tmp_path)
     assert "Stopped." in platform.log.read_text()
 
 
-def test_iro_serve_restarts_on_the_same_data(tmp_path):
-    data = tmp_path / "data"
+def test_iro_serve_restarts_on_the_same_data(folder):
+    data = folder / "data"
     first = start_platform(data)
     try:
         first.wait_ready()

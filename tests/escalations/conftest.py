@@ -17,10 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.escalations.main import create_app
 from services.escalations.settings import Settings
 from shared import footprint
-from shared.footprint import Event
+from shared.footprint import Event, events
 from tests.conftest import app_client, bind_app_to_session
 
 TODAY = dt.date(2024, 4, 15)  # a Monday
+MANAGER = footprint.Actor("manager@council.gov.uk", "manager")
 
 
 def make_app(database_url: str, session: AsyncSession, *, today: dt.date = TODAY, **settings: Any) -> FastAPI:
@@ -51,18 +52,47 @@ async def register_child(session: AsyncSession, la_reference: str | None = None)
     child_id = uuid.uuid4()
     await footprint.append(
         session,
-        type="child.registered",
+        event=events.ChildRegistered(
+            child_id=child_id,
+            la_reference=la_reference or f"LA{child_id.hex[:8]}",
+            date_of_birth=dt.date(2012, 1, 1),
+            uasc=None,
+        ),
         actor=footprint.Actor("reviews-test", "iro"),
         subject=footprint.Subject("child", child_id),
-        payload={
-            "child_id": str(child_id),
-            "la_reference": la_reference or f"LA{child_id.hex[:8]}",
-            "date_of_birth": "2012-01-01",
-        },
         service="reviews",
         child_id=child_id,
     )
     return child_id
+
+
+async def register_iro(session: AsyncSession, email: str, iro_id: uuid.UUID | None = None) -> uuid.UUID:
+    """An IRO as the reviews service registers it: an `iro.registered` event."""
+    iro_id = iro_id or uuid.uuid4()
+    await footprint.append(
+        session,
+        event=events.IroRegistered(iro_id=iro_id, email=email, fte="1.000"),
+        actor=MANAGER,
+        subject=footprint.Subject("iro", iro_id),
+        service="reviews",
+        iro_id=iro_id,
+    )
+    return iro_id
+
+
+async def allocate(session: AsyncSession, child_id: uuid.UUID, iro_id: uuid.UUID) -> None:
+    """The child allocated to the IRO as the reviews service records it: an `iro.allocated` event."""
+    await footprint.append(
+        session,
+        event=events.IroAllocated(
+            allocation_id=uuid.uuid4(), child_id=child_id, iro_id=iro_id, allocated_on=TODAY, previous_iro_id=None
+        ),
+        actor=MANAGER,
+        subject=footprint.Subject("child", child_id),
+        service="reviews",
+        child_id=child_id,
+        iro_id=iro_id,
+    )
 
 
 async def head(session: AsyncSession) -> int:

@@ -93,6 +93,7 @@ async def test_raising_writes_one_event_with_the_child_the_actor_and_no_free_tex
         "stage": 0,
         "stage_name": "Informal alert (social worker and team manager)",
         "response_due_on": "2024-04-15",
+        "schema_version": 1,
     }
 
 

@@ -24,7 +24,9 @@ async def test_a_commendation_for_a_child_writes_its_event_with_the_child(client
     [event] = await events_after(session, before)
     assert (event.type, event.child_id, event.subject_type) == ("commendation.recorded", child, "commendation")
     assert event.actor == {"sub": "iro.one@council.gov.uk", "role": "iro"}
-    assert event.payload == {"commendation_id": created["id"], "team": "North", "raised_on": "2024-04-12"}
+    assert event.payload == {
+        "commendation_id": created["id"], "team": "North", "raised_on": "2024-04-12", "schema_version": 1,
+    }  # fmt: skip
     fetched = await client.get(f"/v1/commendations/{created['id']}", headers=iro)
     assert fetched.json() == created
 

@@ -9,9 +9,10 @@ from sqlalchemy import select, text
 
 from services.escalations.models import KnownChild
 from shared import footprint
+from shared.footprint import events
 from shared.footprint.consumer import Consumer
 from tests.conftest import app_client
-from tests.escalations.conftest import act, body, events_after, head, register_child
+from tests.escalations.conftest import act, allocate, body, events_after, head, register_child, register_iro
 
 
 async def test_the_consumer_runs_for_the_life_of_the_app_and_is_kept_on_its_state(app):
@@ -38,10 +39,11 @@ async def test_a_second_registration_of_the_same_child_updates_it(app, client, s
     child = await register_child(session, la_reference="HAR-00042")
     await footprint.append(
         session,
-        type="child.registered",
+        event=events.ChildRegistered(
+            child_id=child, la_reference="HAR-00043", date_of_birth=dt.date(2012, 2, 29), uasc=None
+        ),
         actor=footprint.Actor("reviews-test", "iro"),
         subject=footprint.Subject("child", child),
-        payload={"child_id": str(child), "la_reference": "HAR-00043", "date_of_birth": "2012-02-29"},
         service="reviews",
         child_id=child,
     )
@@ -71,22 +73,12 @@ async def test_the_whole_flow_works_with_only_the_escalations_roles_privileges(a
     assert await session.scalar(text("SELECT current_user")) == role
 
 
-MANAGER = footprint.Actor("manager@council.gov.uk", "manager")
-
-
 async def test_events_name_the_acting_iro_or_else_the_allocated_one(session, client, auth_header):
     child_id = await register_child(session)
     allocated, acting = uuid.uuid4(), uuid.uuid4()
     for iro_id, email in ((allocated, "allocated@council.gov.uk"), (acting, "iro.one@council.gov.uk")):
-        await footprint.append(
-            session, type="iro.registered", actor=MANAGER, subject=footprint.Subject("iro", iro_id),
-            payload={"iro_id": str(iro_id), "email": email}, service="reviews", iro_id=iro_id,
-        )  # fmt: skip
-    await footprint.append(
-        session, type="iro.allocated", actor=MANAGER, subject=footprint.Subject("child", child_id),
-        payload={"child_id": str(child_id), "iro_id": str(allocated)}, service="reviews", child_id=child_id,
-        iro_id=allocated,
-    )  # fmt: skip
+        await register_iro(session, email, iro_id)
+    await allocate(session, child_id, allocated)
     start = await head(session)
     by_manager = await client.post("/v1/escalations", json=body([child_id]), headers=auth_header("manager"))
     assert by_manager.status_code == 201, by_manager.text

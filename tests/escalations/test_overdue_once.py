@@ -11,10 +11,16 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from shared import footprint
-from tests.escalations.conftest import act, body, events_after, head, raise_one, register_child
-
-MANAGER = footprint.Actor("manager@council.gov.uk", "manager")
+from tests.escalations.conftest import (
+    act,
+    allocate,
+    body,
+    events_after,
+    head,
+    raise_one,
+    register_child,
+    register_iro,
+)
 
 
 async def build(client, iro, session) -> dict[str, str]:
@@ -77,17 +83,9 @@ async def registered_and_allocated(session) -> tuple[uuid.UUID, uuid.UUID, uuid.
     child = await register_child(session)
     iros = {}
     for email in ("alice@council.gov.uk", "bob@council.gov.uk"):
-        iro_id = uuid.uuid4()
-        await footprint.append(
-            session, type="iro.registered", actor=MANAGER, subject=footprint.Subject("iro", iro_id),
-            payload={"iro_id": str(iro_id), "email": email, "fte": "1.000"}, service="reviews", iro_id=iro_id,
-        )  # fmt: skip
-        iros[email] = iro_id
+        iros[email] = await register_iro(session, email)
     alice, bob = iros["alice@council.gov.uk"], iros["bob@council.gov.uk"]
-    await footprint.append(
-        session, type="iro.allocated", actor=MANAGER, subject=footprint.Subject("child", child),
-        payload={"child_id": str(child), "iro_id": str(alice)}, service="reviews", child_id=child, iro_id=alice,
-    )  # fmt: skip
+    await allocate(session, child, alice)
     return child, alice, bob
 
 

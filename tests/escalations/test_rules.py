@@ -7,6 +7,13 @@ from dataclasses import dataclass
 
 import pytest
 
+from services.escalations.errors import (
+    BeforeCurrentStage,
+    EscalationAtLastStage,
+    EscalationNotOpen,
+    ScopeMismatch,
+    StageAlreadyAnswered,
+)
 from services.escalations.rules import (
     ACTIONS,
     Action,
@@ -33,7 +40,7 @@ from services.escalations.rules import (
     working_days_to_resolution,
 )
 from shared.calendar import WorkingCalendar
-from shared.errors import Conflict, InvalidField
+from shared.errors import CodeNotOnList, DateInFuture, DomainError, TextRequired
 
 D = dt.date
 
@@ -81,6 +88,12 @@ class Refused:
 
     current_state: str
     mentions: str
+
+    @property
+    def error(self) -> type[DomainError]:
+        if self.current_state != "open":
+            return EscalationNotOpen
+        return EscalationAtLastStage if self.mentions == LAST else StageAlreadyAnswered
 
 
 def perform(action, state, *, on=ON, today=TODAY, ladder=LADDER):
@@ -219,8 +232,9 @@ def test_the_table_covers_every_state_and_every_action_once():
 def test_every_state_and_action(name, action, expected):
     state = STATES[name]
     if isinstance(expected, Refused):
-        with pytest.raises(Conflict) as caught:
+        with pytest.raises(DomainError) as caught:
             perform(action, state)
+        assert type(caught.value) is expected.error
         assert caught.value.status == 409
         assert caught.value.extras["current_state"] == expected.current_state
         assert caught.value.extras["stage"] == state.stage
@@ -323,11 +337,11 @@ def test_due_date_uses_the_stage_window_of_the_configured_ladder():
 
 
 def test_raising_in_the_future_or_with_an_unknown_kind_is_422():
-    with pytest.raises(InvalidField) as caught:
+    with pytest.raises(DateInFuture) as caught:
         raise_escalation("alert", D(2022, 10, 21), TODAY, LADDER, CALENDAR)
     assert caught.value.status == 422
     assert caught.value.extras["errors"][0]["loc"] == ["body", "raised_on"]
-    with pytest.raises(InvalidField) as caught:
+    with pytest.raises(CodeNotOnList) as caught:
         raise_escalation("complaint", TODAY, TODAY, LADDER, CALENDAR)
     assert caught.value.extras["errors"][0]["loc"] == ["body", "kind"]
     assert "alert, formal" in caught.value.detail
@@ -392,7 +406,7 @@ def test_four_formal_stages_escalate_from_3_to_4_and_not_beyond(four):
     assert four.last == 4
     assert escalate(open_at(3), ON, TODAY, four) == open_at(4, entered=ON)
     assert Action.ESCALATE not in allowed_actions(open_at(4), four)
-    with pytest.raises(Conflict) as caught:
+    with pytest.raises(EscalationAtLastStage) as caught:
         escalate(open_at(4), ON, TODAY, four)
     assert caught.value.status == 409
     assert caught.value.extras == {"current_state": "open", "stage": 4}
@@ -453,17 +467,17 @@ DATE_FIELDS = [
 
 
 @pytest.mark.parametrize(
-    ("on", "words"),
+    ("on", "words", "error"),
     [
-        (D(2022, 10, 9), "before stage 2 began on 2022-10-10"),  # after raising, before the stage
-        (D(2022, 10, 2), "before the escalation was raised on 2022-10-03"),
-        (D(2022, 10, 21), "in the future"),  # the day after today
+        (D(2022, 10, 9), "before stage 2 began on 2022-10-10", BeforeCurrentStage),  # after raising, before the stage
+        (D(2022, 10, 2), "before the escalation was raised on 2022-10-03", BeforeCurrentStage),
+        (D(2022, 10, 21), "in the future", DateInFuture),  # the day after today
     ],
     ids=["before-stage", "before-raised", "future"],
 )
 @pytest.mark.parametrize(("action", "field"), DATE_FIELDS)
-def test_an_action_dated_out_of_range_is_422_naming_the_field(action, field, on, words):
-    with pytest.raises(InvalidField) as caught:
+def test_an_action_dated_out_of_range_is_422_naming_the_field(action, field, on, words, error):
+    with pytest.raises(error) as caught:
         perform(action, open_at(2), on=on)
     assert caught.value.status == 422
     assert caught.value.extras["errors"][0]["loc"] == ["body", field]
@@ -477,9 +491,9 @@ def test_an_action_on_the_day_the_stage_began_or_today_is_accepted(action, field
 
 
 def test_a_conflict_is_reported_before_a_bad_date():
-    with pytest.raises(Conflict):
+    with pytest.raises(StageAlreadyAnswered):
         respond(open_at(2, responded=True), D(2022, 10, 21), TODAY)
-    with pytest.raises(Conflict):
+    with pytest.raises(EscalationNotOpen):
         resolve(STATES["withdrawn"], D(2022, 10, 1), TODAY)
 
 
@@ -511,7 +525,7 @@ def test_scope_with_the_right_children(scope, child_ids):
     ],
 )
 def test_wrong_counts_of_children_are_422_on_child_ids(scope, child_ids, words):
-    with pytest.raises(InvalidField) as caught:
+    with pytest.raises(ScopeMismatch) as caught:
         check_scope(scope, child_ids)
     assert caught.value.status == 422
     assert caught.value.extras["errors"][0]["loc"] == ["body", "child_ids"]
@@ -519,7 +533,7 @@ def test_wrong_counts_of_children_are_422_on_child_ids(scope, child_ids, words):
 
 
 def test_an_unknown_scope_is_422_on_scope():
-    with pytest.raises(InvalidField) as caught:
+    with pytest.raises(CodeNotOnList) as caught:
         check_scope("family", ["c1"])
     assert caught.value.extras["errors"][0]["loc"] == ["body", "scope"]
     assert caught.value.extras["valid"] == ["child", "children", "service"]
@@ -535,7 +549,7 @@ def test_default_categories_are_the_reference_list():
 
 def test_an_unknown_category_is_422_listing_the_valid_ones():
     configured = ("permanence_delay", "placement_stability", "other")
-    with pytest.raises(InvalidField) as caught:
+    with pytest.raises(CodeNotOnList) as caught:
         check_category("care_plan_not_completed", configured)
     assert caught.value.status == 422
     assert caught.value.extras["errors"][0]["loc"] == ["body", "category"]
@@ -545,6 +559,6 @@ def test_an_unknown_category_is_422_listing_the_valid_ones():
 
 def test_text_is_stripped_and_blank_text_is_422():
     assert check_text("  Plan agreed.  ", "outcome") == "Plan agreed."
-    with pytest.raises(InvalidField) as caught:
+    with pytest.raises(TextRequired) as caught:
         check_text("   ", "reason")
     assert caught.value.extras["errors"][0]["loc"] == ["body", "reason"]

@@ -8,7 +8,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import footprint
-from shared.footprint import canonical
+from shared.footprint import canonical, events
 from shared.footprint.models import Event
 from tests.footprint.helpers import ACTOR, append_one, marker
 
@@ -26,12 +26,14 @@ async def test_append_chains_each_event_to_the_one_before(session):
 async def test_append_records_every_field_it_is_given(session):
     child, iro, subject = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     occurred = dt.datetime(2022, 1, 20, 10, 30, tzinfo=dt.UTC)
+    held = events.ReviewBroughtForward(
+        review_id=subject, due_on=dt.date(2022, 1, 20), statutory_due_on=dt.date(2022, 2, 1), reason="iro_request"
+    )
     event = await footprint.append(
         session,
-        type="review.held",
+        event=held,
         actor=footprint.Actor(sub="mosaic-bot", role="integration", source="mosaic"),
         subject=footprint.Subject("review", subject),
-        payload={"held_on": dt.date(2022, 1, 20), "review_id": subject},
         service="reviews",
         child_id=child,
         iro_id=iro,
@@ -39,11 +41,15 @@ async def test_append_records_every_field_it_is_given(session):
         request_id="req-42",
     )
     row = (await session.execute(select(Event).where(Event.seq == event.seq))).scalar_one()
-    assert row.type == "review.held"
+    assert row.type == "review.brought_forward"
     assert row.actor == {"sub": "mosaic-bot", "role": "integration", "source": "mosaic"}
     assert (row.child_id, row.iro_id) == (child, iro)
     assert (row.subject_type, row.subject_id) == ("review", str(subject))
-    assert row.payload == {"held_on": "2022-01-20", "review_id": str(subject)}
+    assert row.payload == {
+        "review_id": str(subject), "due_on": "2022-01-20", "statutory_due_on": "2022-02-01", "reason": "iro_request",
+        "schema_version": 1,
+    }  # fmt: skip
+    assert event.payload == row.payload == held.to_payload()
     assert row.occurred_at == occurred
     assert row.request_id == "req-42"
     assert row.recorded_at.tzinfo is not None

@@ -34,10 +34,13 @@ async def log(session):
         ("child.record_viewed", child_b, iro_b, alice, "gateway", T(2022, 3, 6, 9, tzinfo=dt.UTC)),
     ]
     seqs = []
+    viewed = footprint.events.ChildRecordViewed(view="overview", missing=[])
     for event_type, child, iro, actor, service, occurred in specs:
+        typed = viewed if event_type == viewed.type else None
         event = await append_one(
-            session, event_type, child_id=child, iro_id=iro, actor=actor, service=service, occurred_at=occurred
-        )
+            session, event_type, event=typed, child_id=child, iro_id=iro, actor=actor, service=service,
+            occurred_at=occurred,
+        )  # fmt: skip
         seqs.append(event.seq)
     return {"kind": kind, "other": other, "child_a": child_a, "child_b": child_b, "iro_a": iro_a,
             "iro_b": iro_b, "seqs": seqs}  # fmt: skip

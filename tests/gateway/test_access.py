@@ -1,5 +1,6 @@
 """Routing by whole path segments, the path table from the services' documents, and the role
-matrix at the door (pure: the services' documents are built in-process, no database)."""
+matrix at the door, read from the role table (shared/roles.py) and pinned here against CONTRACT.md's
+rows (pure: the services' documents are built in-process, no database)."""
 
 import pytest
 
@@ -10,6 +11,7 @@ from services.participation.main import create_app as participation_app
 from services.participation.settings import Settings as ParticipationSettings
 from services.reviews.main import create_app as reviews_app
 from services.reviews.settings import Settings as ReviewsSettings
+from shared import roles
 
 READERS = {"iro", "manager", "auditor", "admin"}
 WRITERS = {"iro", "manager", "admin"}
@@ -154,6 +156,26 @@ def test_the_door_applies_the_contracts_role_matrix_to_every_documented_operatio
         assert allowed_roles(method, route(concrete)) == WRITES.get((method, path), READERS), (method, path)
 
 
+def test_the_door_applies_the_gateway_roles_and_the_service_the_wider_roles_behind_it():
+    stages = roles.TABLE.rule("GET", "/v1/escalation-stages")
+    assert allowed_roles("GET", route("/v1/escalation-stages")) == READERS
+    assert stages.service_roles == READERS | {"integration"}  # GET /v1/reference/escalation-stages reads it
+    register = roles.TABLE.rule("POST", "/v1/children")
+    assert allowed_roles("POST", route("/v1/children")) == WRITERS
+    assert register.service_roles == WRITERS | {"integration"}  # the gateway applying `child.registered`
+
+
 @pytest.mark.parametrize("method", ["POST", "DELETE"])
-def test_an_iro_reaches_the_calendar_feed_door_the_service_checks_it_is_their_own(method):
-    assert allowed_roles(method, route("/v1/iros/x/calendar-feed")) == WRITERS
+def test_a_path_no_row_declares_is_left_to_its_service_which_answers_404(method):
+    """`/v1/iros/{id}/calendar-feed` is not built yet (its row comes with it: CONTRACT.md, "own id"
+    for IROs): the door admits the roles it admits to any reviews path, never integration, and the
+    service, which has no such route, answers 404."""
+    assert roles.TABLE.find(method, "/v1/iros/x/calendar-feed") is None
+    assert allowed_roles(method, route("/v1/iros/x/calendar-feed")) == READERS
+
+
+@pytest.mark.parametrize("path", ["/v1/reviews/../iros", "/v1/children/x/../../iros", "/v1/./children", "/v1/.."])
+def test_a_path_with_dot_segments_is_not_routed(path, documents):
+    """The gateway's HTTP client would send `/v1/reviews/../iros` as `/v1/iros`: past a door that
+    judged another path."""
+    assert resolve(path, PathTable.from_documents(documents)) is None

@@ -4,13 +4,16 @@ system's events), so the auditors' script in docs/footprint.md verifies a page a
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 from shared import footprint
+from shared.footprint import events
 from tests.gateway.test_gateway import ALICE, set_up_child
 
 DOCS = Path(__file__).parents[2] / "docs" / "footprint.md"
@@ -18,12 +21,14 @@ DOCS = Path(__file__).parents[2] / "docs" / "footprint.md"
 
 async def test_page_export_and_overview_carry_the_identical_actor_object(gw, session):
     _, child = await set_up_child(gw)
+    note = events.CaseNoteRecorded(
+        case_note_id=uuid.uuid4(), recorded_on=dt.date(2024, 6, 3), kind="contact", author_iro_id=None
+    )
     await footprint.append(
         session,
-        type="child.updated",
+        event=note,  # as a case system's post would write it
         actor=footprint.Actor(sub="mosaic", role="integration", source="mosaic"),
-        subject=footprint.Subject("child", child["id"]),
-        payload={"fields": ["display_name"]},
+        subject=footprint.Subject("case_note", note.case_note_id),
         service="reviews",
         child_id=child["id"],
     )

@@ -10,7 +10,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.reviews.rules import review_kind  # the producer's rule, so the fake's kind cannot drift
 from shared import footprint
+from shared.footprint import events
 from shared.footprint.models import Event
 
 REVIEWS = footprint.Actor(sub="reviews-service@council.gov.uk", role="iro")
@@ -24,15 +26,14 @@ async def register_child(
     child_id = uuid.uuid4()
     await footprint.append(
         session,
-        type="child.registered",
+        event=events.ChildRegistered(
+            child_id=child_id,
+            la_reference=la_reference or f"LA-{child_id.hex[:8]}",
+            date_of_birth=date_of_birth,
+            uasc=None,
+        ),
         actor=REVIEWS,
         subject=footprint.Subject("child", child_id),
-        payload={
-            "child_id": child_id,
-            "la_reference": la_reference or f"LA-{child_id.hex[:8]}",
-            "date_of_birth": date_of_birth,
-            "display_name": "A child",
-        },
         service="reviews",
         child_id=child_id,
     )
@@ -44,10 +45,9 @@ async def register_iro(session: AsyncSession, email: str, iro_id: uuid.UUID | No
     iro_id = iro_id or uuid.uuid4()
     await footprint.append(
         session,
-        type="iro.registered",
+        event=events.IroRegistered(iro_id=iro_id, email=email.lower(), fte="1.000"),
         actor=footprint.Actor(sub="manager@council.gov.uk", role="manager"),
         subject=footprint.Subject("iro", iro_id),
-        payload={"iro_id": iro_id, "email": email.lower(), "fte": "1.000"},
         service="reviews",
         iro_id=iro_id,
     )
@@ -68,22 +68,23 @@ async def hold_review(
     review_id = review_id or uuid.uuid4()
     await footprint.append(
         session,
-        type="review.held",
+        event=events.ReviewHeld(
+            review_id=review_id,
+            care_period_id=uuid.uuid4(),
+            child_id=child_id,
+            date_of_birth=date_of_birth,
+            held_on=held_on,
+            sequence=sequence,
+            kind=review_kind(sequence),
+            format="in_person",
+            chaired_by_iro_id=iro_id,
+            chaired_by_child=None,
+            in_time=True,
+            statutory_due_on=held_on,
+            late_reason=None,
+        ),
         actor=REVIEWS,
         subject=footprint.Subject("review", review_id),
-        payload={
-            "review_id": review_id,
-            "care_period_id": uuid.uuid4(),
-            "child_id": child_id,
-            "date_of_birth": date_of_birth,
-            "held_on": held_on,
-            "sequence": sequence,
-            "kind": "subsequent" if sequence > 1 else "initial",
-            "format": "in_person",
-            "chaired_by_iro_id": iro_id,
-            "chaired_by_child": None,
-            "in_time": True,
-        },
         service="reviews",
         child_id=child_id,
         iro_id=iro_id,

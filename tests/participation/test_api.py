@@ -62,6 +62,7 @@ async def test_put_records_the_code_and_how_the_child_and_parents_took_part(clie
         "met_iro_before": True,
         "interpreter_used": False,
         "parents": body["parents"],
+        "schema_version": 1,
     }
 
 

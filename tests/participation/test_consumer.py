@@ -14,7 +14,9 @@ from services.participation.main import create_app
 from services.participation.models import Child, HeldReview
 from services.participation.settings import Settings
 from shared import footprint
+from shared.footprint import events
 from tests.conftest import app_client
+from tests.footprint.helpers import probe
 from tests.participation.helpers import REVIEWS, hold_review, register_child
 
 BORN = dt.date(2012, 2, 29)
@@ -44,31 +46,41 @@ async def test_the_consumer_keeps_children_and_held_reviews(app, client, session
     assert position == head
 
 
-async def test_a_review_held_event_without_a_birth_date_takes_the_registered_one(app, client, session):
+async def test_a_review_held_first_makes_its_child_known_by_id_and_birth_date(app, client, session):
+    child_id = uuid.uuid4()  # its child.registered is not on the log
+    review_id = await hold_review(session, child_id, BORN, dt.date(2020, 7, 7))
+    assert await consumer_of(app).catch_up(session) is True
+    child = await session.get(Child, child_id)
+    assert (child.la_reference, child.date_of_birth) == (None, BORN)
+    held = await _held(session, review_id)
+    assert (held.child_id, held.review_date, held.sequence) == (child_id, dt.date(2020, 7, 7), 1)
+
+
+async def test_a_review_held_payload_that_does_not_fit_its_model_is_not_guessed_at(app, client, session):
     child_id = await register_child(session, BORN)
     review_id = uuid.uuid4()
+    short = {"review_id": str(review_id), "child_id": str(child_id), "held_on": "2020-07-07", "sequence": 1}
     await footprint.append(
         session,
-        type="review.held",
+        event=probe("review.held", short, malformed=True),  # no producer writes this: no date of birth, no kind
         actor=REVIEWS,
         subject=footprint.Subject("review", review_id),
-        payload={"review_id": review_id, "child_id": child_id, "held_on": dt.date(2020, 7, 7), "sequence": 1},
         service="reviews",
         child_id=child_id,
     )
-    assert await consumer_of(app).catch_up(session) is True
-    held = await _held(session, review_id)
-    assert (held.date_of_birth, held.chaired_by_iro_id, held.format) == (BORN, None, None)
+    assert await consumer_of(app).catch_up(session) is False  # the handler refused it; it is retried
+    assert await _held(session, review_id) is None
 
 
 async def test_a_child_registered_again_is_updated_not_duplicated(app, client, session):
     child_id = await register_child(session, BORN, la_reference="OLD-1")
     await footprint.append(
         session,
-        type="child.registered",
+        event=events.ChildRegistered(
+            child_id=child_id, la_reference="NEW-1", date_of_birth=dt.date(2012, 3, 1), uasc=None
+        ),
         actor=REVIEWS,
         subject=footprint.Subject("child", child_id),
-        payload={"child_id": child_id, "la_reference": "NEW-1", "date_of_birth": dt.date(2012, 3, 1)},
         service="reviews",
         child_id=child_id,
     )
@@ -85,10 +97,17 @@ async def test_other_events_are_not_this_consumers(app, client, session):
     review_id = uuid.uuid4()
     await footprint.append(
         session,
-        type="review.scheduled",
+        event=events.ReviewScheduled(
+            review_id=review_id,
+            care_period_id=uuid.uuid4(),
+            child_id=uuid.uuid4(),
+            sequence=1,
+            kind="first",
+            due_on=dt.date(2021, 1, 1),
+            statutory_due_on=dt.date(2021, 1, 1),
+        ),
         actor=REVIEWS,
         subject=footprint.Subject("review", review_id),
-        payload={"review_id": review_id, "held_on": "2021-01-01", "date_of_birth": "2010-01-01"},
         service="reviews",
         child_id=uuid.uuid4(),
     )

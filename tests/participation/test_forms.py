@@ -65,6 +65,7 @@ async def test_anonymous_feedback_names_no_child_and_its_event_carries_none(clie
         "answers": {"iro_listens": "always", "understand_care_plan": "sometimes"},
         "has_comment": True,
         "anonymous": True,
+        "schema_version": 1,
     }
     got = await client.get(f"/v1/feedback/{form['id']}", headers=auth_header("auditor"))
     assert got.json() == form
@@ -259,11 +260,13 @@ async def test_an_advocacy_referral_and_its_outcome(client, session, auth_header
         "referred_on": "2024-02-01",
         "provider": "Coram Voice",
         "reason": "Placement",
+        "schema_version": 1,
     }
     assert updated.payload == {
         "referral_id": referral["id"],
         "previous": {"outcome": None, "outcome_on": None},
         "new": {"outcome": "Advocate attended the review", "outcome_on": "2024-03-05"},
+        "schema_version": 1,
     }
     got = await client.get(f"/v1/advocacy-referrals/{referral['id']}", headers=auth_header("auditor"))
     assert got.json() == patched.json()

@@ -5,7 +5,8 @@ from datetime import date
 import pytest
 
 from services.participation import rules
-from shared.errors import InvalidField
+from services.participation.errors import ParticipationCodeContradictsAge
+from shared.errors import BeforeDateOfBirth, CodeNotOnList, DomainError
 
 ALL_CODES = ("PN0", "PN1", "PN2", "PN3", "PN4", "PN5", "PN6", "PN7")
 AGED_4_PLUS_CODES = ("PN1", "PN2", "PN3", "PN4", "PN5", "PN6", "PN7")
@@ -13,7 +14,7 @@ BORN_10_JUNE_2017 = date(2017, 6, 10)
 BORN_29_FEB_2016 = date(2016, 2, 29)
 
 
-def refusal(caught: pytest.ExceptionInfo[InvalidField]) -> tuple[list[str | int], str]:
+def refusal(caught: pytest.ExceptionInfo[DomainError]) -> tuple[list[str | int], str]:
     error = caught.value.extras["errors"][0]
     return error["loc"], error["msg"]
 
@@ -55,7 +56,7 @@ def test_day_before_4th_birthday_pn0_accepted():
 
 
 def test_day_before_4th_birthday_pn1_refused_stating_age_3():
-    with pytest.raises(InvalidField) as caught:
+    with pytest.raises(ParticipationCodeContradictsAge) as caught:
         rules.check_code("PN1", date_of_birth=BORN_10_JUNE_2017, review_date=date(2021, 6, 9))
     loc, msg = refusal(caught)
     assert loc == ["body", "code"]
@@ -66,7 +67,7 @@ def test_day_before_4th_birthday_pn1_refused_stating_age_3():
 
 
 def test_on_4th_birthday_pn0_refused_stating_age_4():
-    with pytest.raises(InvalidField) as caught:
+    with pytest.raises(ParticipationCodeContradictsAge) as caught:
         rules.check_code("PN0", date_of_birth=BORN_10_JUNE_2017, review_date=date(2021, 6, 10))
     loc, msg = refusal(caught)
     assert loc == ["body", "code"]
@@ -84,7 +85,7 @@ def test_day_after_4th_birthday_pn1_to_pn7_accepted(code):
 
 
 def test_day_after_4th_birthday_pn0_refused():
-    with pytest.raises(InvalidField) as caught:
+    with pytest.raises(ParticipationCodeContradictsAge) as caught:
         rules.check_code("PN0", date_of_birth=BORN_10_JUNE_2017, review_date=date(2021, 6, 11))
     assert refusal(caught) == (
         ["body", "code"],
@@ -94,13 +95,13 @@ def test_day_after_4th_birthday_pn0_refused():
 
 @pytest.mark.parametrize("code", AGED_4_PLUS_CODES)
 def test_day_before_4th_birthday_every_pn1_to_pn7_refused(code):
-    with pytest.raises(InvalidField):
+    with pytest.raises(ParticipationCodeContradictsAge):
         rules.check_code(code, date_of_birth=BORN_10_JUNE_2017, review_date=date(2021, 6, 9))
 
 
 def test_leap_day_child_is_3_on_28_february_of_the_leap_year_of_the_4th_birthday():
     assert rules.check_code("PN0", date_of_birth=BORN_29_FEB_2016, review_date=date(2020, 2, 28)) == "PN0"
-    with pytest.raises(InvalidField) as caught:
+    with pytest.raises(ParticipationCodeContradictsAge) as caught:
         rules.check_code("PN1", date_of_birth=BORN_29_FEB_2016, review_date=date(2020, 2, 28))
     assert refusal(caught)[1] == (
         "PN1 is only for a child aged 4 or over on the review date; the child was 3 on 2020-02-28, so the code is PN0."
@@ -109,7 +110,7 @@ def test_leap_day_child_is_3_on_28_february_of_the_leap_year_of_the_4th_birthday
 
 def test_leap_day_child_is_4_on_29_february_2020():
     assert rules.check_code("PN1", date_of_birth=BORN_29_FEB_2016, review_date=date(2020, 2, 29)) == "PN1"
-    with pytest.raises(InvalidField) as caught:
+    with pytest.raises(ParticipationCodeContradictsAge) as caught:
         rules.check_code("PN0", date_of_birth=BORN_29_FEB_2016, review_date=date(2020, 2, 29))
     assert refusal(caught)[1] == "PN0 is only for a child under 4 on the review date; the child was 4 on 2020-02-29."
 
@@ -124,7 +125,7 @@ def test_leap_day_child_is_4_on_29_february_2020():
 )
 def test_leap_day_child_is_still_4_on_28_february_2021_and_5_on_1_march_2021(review_date, msg):
     assert rules.check_code("PN5", date_of_birth=BORN_29_FEB_2016, review_date=review_date) == "PN5"
-    with pytest.raises(InvalidField) as caught:
+    with pytest.raises(ParticipationCodeContradictsAge) as caught:
         rules.check_code("PN0", date_of_birth=BORN_29_FEB_2016, review_date=review_date)
     assert refusal(caught) == (["body", "code"], msg)
 
@@ -134,7 +135,7 @@ def test_leap_day_child_whose_4th_birthday_falls_in_a_common_year_turns_4_on_1_m
     born = date(2096, 2, 29)
     assert rules.check_code("PN0", date_of_birth=born, review_date=date(2100, 2, 28)) == "PN0"
     assert rules.check_code("PN1", date_of_birth=born, review_date=date(2100, 3, 1)) == "PN1"
-    with pytest.raises(InvalidField) as caught:
+    with pytest.raises(ParticipationCodeContradictsAge) as caught:
         rules.check_code("PN0", date_of_birth=born, review_date=date(2100, 3, 1))
     assert refusal(caught)[1] == "PN0 is only for a child under 4 on the review date; the child was 4 on 2100-03-01."
 
@@ -149,7 +150,7 @@ def test_code_for_age_ok_is_pn0_under_4_and_pn1_to_pn7_from_4(code, age, fits):
 
 @pytest.mark.parametrize("code", ["PN8", "pn1", "PN", "", " PN1", "PN1 "])
 def test_unknown_code_refused_listing_the_valid_codes(code):
-    with pytest.raises(InvalidField) as caught:
+    with pytest.raises(CodeNotOnList) as caught:
         rules.check_code(code, date_of_birth=BORN_10_JUNE_2017, review_date=date(2021, 6, 10))
     loc, msg = refusal(caught)
     assert loc == ["body", "code"]
@@ -157,7 +158,7 @@ def test_unknown_code_refused_listing_the_valid_codes(code):
 
 
 def test_review_before_birth_refused_on_the_review_date():
-    with pytest.raises(InvalidField) as caught:
+    with pytest.raises(BeforeDateOfBirth) as caught:
         rules.check_code("PN0", date_of_birth=BORN_10_JUNE_2017, review_date=date(2017, 6, 9))
     assert refusal(caught) == (
         ["body", "review_date"],
@@ -247,7 +248,7 @@ def test_no_methods_is_an_empty_tuple():
 
 
 def test_unknown_method_refused_at_its_index():
-    with pytest.raises(InvalidField) as caught:
+    with pytest.raises(CodeNotOnList) as caught:
         rules.check_methods(["video", "phone", "carrier_pigeon"])
     loc, msg = refusal(caught)
     assert loc == ["body", "methods", 2]
@@ -301,7 +302,7 @@ def test_unknown_relationship_refused_at_its_index_and_field():
         {"relationship": "mother", "participation": "attended"},
         {"relationship": "uncle", "participation": "attended"},
     ]
-    with pytest.raises(InvalidField) as caught:
+    with pytest.raises(CodeNotOnList) as caught:
         rules.check_parents(parents)
     loc, msg = refusal(caught)
     assert loc == ["body", "parents", 1, "relationship"]
@@ -311,13 +312,13 @@ def test_unknown_relationship_refused_at_its_index_and_field():
 
 
 def test_unknown_parent_participation_refused_at_its_index_and_field():
-    with pytest.raises(InvalidField) as caught:
+    with pytest.raises(CodeNotOnList) as caught:
         rules.check_parents([{"relationship": "carer", "participation": "sent_flowers"}])
     assert refusal(caught)[0] == ["body", "parents", 0, "participation"]
 
 
 def test_missing_parent_participation_refused_as_required():
-    with pytest.raises(InvalidField) as caught:
+    with pytest.raises(CodeNotOnList) as caught:
         rules.check_parents([{"relationship": "guardian"}])
     loc, msg = refusal(caught)
     assert loc == ["body", "parents", 0, "participation"]
@@ -354,10 +355,10 @@ def test_default_questions():
 def test_respondent_and_channel_accepted_or_refused_on_their_field():
     assert rules.check_respondent("supervising_social_worker") == "supervising_social_worker"
     assert rules.check_channel("face_to_face") == "face_to_face"
-    with pytest.raises(InvalidField) as caught:
+    with pytest.raises(CodeNotOnList) as caught:
         rules.check_respondent("neighbour")
     assert refusal(caught)[0] == ["body", "respondent"]
-    with pytest.raises(InvalidField) as caught:
+    with pytest.raises(CodeNotOnList) as caught:
         rules.check_channel("fax")
     assert refusal(caught)[0] == ["body", "channel"]
 
@@ -368,7 +369,7 @@ def test_answers_returned_in_question_order_and_questions_may_go_unanswered():
 
 
 def test_unknown_question_refused_at_its_key_listing_the_valid_keys():
-    with pytest.raises(InvalidField) as caught:
+    with pytest.raises(CodeNotOnList) as caught:
         rules.check_answers({"iro_listens": "always", "likes_biscuits": "always"})
     loc, msg = refusal(caught)
     assert loc == ["body", "answers", "likes_biscuits"]
@@ -380,7 +381,7 @@ def test_unknown_question_refused_at_its_key_listing_the_valid_keys():
 
 @pytest.mark.parametrize("answer", ["often", "Always", ""])
 def test_answer_other_than_always_sometimes_never_refused_at_its_key(answer):
-    with pytest.raises(InvalidField) as caught:
+    with pytest.raises(CodeNotOnList) as caught:
         rules.check_answers({"understand_care_plan": answer})
     loc, msg = refusal(caught)
     assert loc == ["body", "answers", "understand_care_plan"]
@@ -390,7 +391,7 @@ def test_answer_other_than_always_sometimes_never_refused_at_its_key(answer):
 def test_answers_checked_against_a_configured_question_set():
     questions = rules.question_set([("felt_safe", "I felt safe"), ("iro_listens", "My IRO listens to me")])
     assert rules.check_answers({"felt_safe": "sometimes"}, questions) == {"felt_safe": "sometimes"}
-    with pytest.raises(InvalidField) as caught:
+    with pytest.raises(CodeNotOnList) as caught:
         rules.check_answers({"understand_care_plan": "always"}, questions)
     assert refusal(caught)[1] == "Unknown question 'understand_care_plan'; valid questions are: felt_safe, iro_listens."
 

@@ -54,7 +54,7 @@ async def test_an_iro_naming_another_iro_is_403_and_nothing_is_written(api):
     refused = await api.post(f"/v1/children/{child}/case-notes", note(iro_id=alice), role="iro", sub=BOB)
     assert refused.status_code == 403
     assert refused.headers["content-type"].startswith("application/problem+json")
-    assert refused.json()["type"].endswith("forbidden")
+    assert refused.json()["type"] == "/problems/another-iro-named"
     assert (refused.json()["status"], refused.json()["field"]) == (403, "iro_id")
     assert await notes_and_events(api, child) == before == (0, [])
 

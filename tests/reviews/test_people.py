@@ -43,6 +43,7 @@ async def test_children_are_registered_with_a_unique_la_reference(api):
         "la_reference": "LA-1",
         "date_of_birth": "2010-03-04",
         "uasc": None,
+        "schema_version": 1,
     }
     assert str(event.child_id) == child["id"]
     assert event.actor == {"sub": "manager@council.gov.uk", "role": "manager"}

@@ -34,7 +34,7 @@ async def test_holding_a_review_records_the_chair_and_the_event_other_services_r
         "review_id": review["id"], "care_period_id": review["care_period_id"], "child_id": held["child"]["id"],
         "date_of_birth": "2012-05-01", "held_on": "2022-01-19", "sequence": 1, "kind": "first", "format": None,
         "chaired_by_iro_id": held["alice"]["id"], "chaired_by_child": "co_chair", "in_time": True,
-        "statutory_due_on": "2022-01-20", "late_reason": None,
+        "statutory_due_on": "2022-01-20", "late_reason": None, "schema_version": 1,
     }  # fmt: skip
 
 

@@ -7,8 +7,7 @@ import uuid
 import pytest
 
 from shared.auth import Principal
-from shared.author import author_iro
-from shared.errors import Forbidden
+from shared.author import AnotherIroNamed, author_iro
 
 ALICE, BOB, ALLOCATED = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
 
@@ -34,10 +33,11 @@ async def test_an_iro_naming_themselves_or_nobody_writes_as_themselves():
 
 
 async def test_an_iro_naming_another_iro_is_forbidden():
-    with pytest.raises(Forbidden) as refused:
+    with pytest.raises(AnotherIroNamed) as refused:
         await filed(caller("iro"), me=ALICE, named=BOB)
-    assert refused.value.extras["field"] == "iro_id"
-    with pytest.raises(Forbidden):
+    assert (refused.value.status, refused.value.type) == (403, "another-iro-named")
+    assert refused.value.extras == {"field": "iro_id"}
+    with pytest.raises(AnotherIroNamed):
         await filed(caller("iro"), me=None, named=BOB)  # a token that matches no IRO names nobody
 
 

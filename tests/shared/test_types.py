@@ -7,7 +7,7 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 
 from shared import types
-from shared.errors import InvalidField
+from shared.errors import DateInFuture, InvalidField
 from shared.pagination import NOT_OURS, decode_cursor, encode_cursor, seal, unseal
 
 SECRET = "a-test-secret-of-some-length-0123456789"
@@ -69,8 +69,9 @@ def test_a_date_of_birth_is_from_1900_and_not_in_the_future_and_never_echoed():
     )
     today = dt.date(2022, 6, 1)
     types.check_date_of_birth(today, today=today)
-    with pytest.raises(InvalidField) as caught:
+    with pytest.raises(DateInFuture) as caught:
         types.check_date_of_birth(dt.date(2022, 6, 2), today=today)
+    assert caught.value.type == "date-in-future"
     assert caught.value.extras["errors"] == [
         {"loc": ["body", "date_of_birth"], "msg": "A date of birth cannot be in the future.", "type": "domain_rule"}
     ]

@@ -15,7 +15,8 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, SerializerFunctionWrapHandler, model_serializer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.auth import Principal, require_roles
+from shared import roles
+from shared.auth import Principal
 from shared.errors import InvalidField
 from shared.footprint import read
 from shared.footprint import verify as verifying
@@ -23,8 +24,6 @@ from shared.pagination import CURSOR_MAX_LENGTH, cursor_secret
 from shared.types import Date, Line, PositiveSeq, Seq, Timestamp
 
 router = APIRouter(prefix="/v1/footprint", tags=["footprint"])
-
-AUDITORS = require_roles("manager", "auditor", "admin")
 
 
 async def audit_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -144,7 +143,7 @@ async def list_events(
     request: Request,
     session: AuditSession,
     where: Filter,
-    _: Principal = Depends(AUDITORS),
+    _: Principal = Depends(roles.caller),
     limit: int = Query(50, ge=1, le=500),
 ) -> dict[str, Any]:
     """Events in `seq` order, filtered; keyset pages stable while events are appended."""
@@ -155,7 +154,7 @@ async def list_events(
 @router.get("/verify", response_model=VerifyRead)
 async def verify_chain(
     session: AuditSession,
-    _: Principal = Depends(AUDITORS),
+    _: Principal = Depends(roles.caller),
     from_seq: PositiveSeq | None = Query(None, description="First seq to check; at most the head + 1."),
     to_seq: PositiveSeq | None = Query(None, description="Last seq to check (default and at most: the head)."),
 ) -> VerifyRead:
@@ -171,7 +170,7 @@ async def verify_chain(
     response_class=StreamingResponse,
     responses={200: {"content": {"application/x-ndjson": {}, "text/csv": {}}}},
 )
-async def export(request: Request, where: Filter, _: Principal = Depends(AUDITORS)) -> StreamingResponse:
+async def export(request: Request, where: Filter, _: Principal = Depends(roles.caller)) -> StreamingResponse:
     """Every matching event, streamed: NDJSON, or CSV with `Accept: text/csv`. Constant memory.
 
     The filters are checked and the first batch read before the status line goes, so a bad value is
@@ -204,7 +203,7 @@ async def export(request: Request, where: Filter, _: Principal = Depends(AUDITOR
 @router.get("/summary", response_model=SummaryRead)
 async def summary(
     session: AuditSession,
-    _: Principal = Depends(AUDITORS),
+    _: Principal = Depends(roles.caller),
     start: Date | None = Query(None, alias="from", description="`occurred_at` on or after this day (UTC)."),
     end: Date | None = Query(None, alias="to", description="`occurred_at` on or before this day (UTC)."),
     group_by: list[Line] = Query(

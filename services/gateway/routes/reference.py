@@ -12,19 +12,18 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from services.gateway.clients import ServiceClient, ServiceDown
 from services.gateway.proxy import ServiceUnavailable
-from shared import reference, requestid
-from shared.auth import Principal, require_roles
+from shared import reference, requestid, roles
+from shared.auth import Principal
 from shared.errors import NotFound
 from shared.types import Date
 
 router = APIRouter(prefix="/v1/reference", tags=["reference"])
 
-EVERYONE = require_roles("iro", "manager", "auditor", "integration", "admin")
 OTHER = "other"  # the reason that needs its detail given
 
 
@@ -204,7 +203,7 @@ LISTS: dict[str, Source] = {
 
 
 @router.get("", response_model=ReferenceLists)
-async def lists(_: Annotated[Principal, Depends(EVERYONE)]) -> ReferenceLists:
+async def lists(_: roles.Caller) -> ReferenceLists:
     """The code lists, by name: each is at `/v1/reference/{name}`."""
     return ReferenceLists(
         items=[
@@ -227,7 +226,7 @@ async def lists(_: Annotated[Principal, Depends(EVERYONE)]) -> ReferenceLists:
 async def one_list(
     name: Annotated[str, Path(alias="list", description="A list's name, e.g. `placement-types`.")],
     request: Request,
-    principal: Annotated[Principal, Depends(EVERYONE)],
+    principal: roles.Caller,
     on: Annotated[
         Date | None, Query(description="`placement-types` only: just the codes in use on this day (YYYY-MM-DD).")
     ] = None,

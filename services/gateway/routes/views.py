@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.gateway.clients import ServiceClient, ServiceDown
 from services.gateway.routes.footprint import EventRead
-from shared import footprint, requestid
-from shared.auth import Principal, require_roles
+from shared import footprint, requestid, roles
+from shared.auth import Principal
 from shared.clock import today
 from shared.db import UnitOfWork, get_session
 from shared.errors import Forbidden, NotFound
@@ -29,8 +29,6 @@ from shared.footprint.models import Event
 logger = logging.getLogger("iro.gateway.views")
 
 router = APIRouter(prefix="/v1", tags=["views"], route_class=UnitOfWork)
-
-VIEWERS = require_roles("iro", "manager", "auditor", "admin")
 
 
 class Part:
@@ -210,7 +208,7 @@ async def overview(
     child_id: uuid.UUID,
     request: Request,
     session: Annotated[AsyncSession, Depends(get_session)],
-    principal: Principal = Depends(VIEWERS),
+    principal: Principal = Depends(roles.caller),
 ) -> Overview:
     """The child, current care period, IRO, next and last review, participation history, open
     escalations and recent footprint. Opening it is itself recorded (`child.record_viewed`)."""
@@ -236,10 +234,9 @@ async def overview(
     recent = await recent_footprint(request, child_id)
     await footprint.append(
         session,
-        type="child.record_viewed",
+        event=footprint.events.ChildRecordViewed(view="overview", missing=missing),
         actor=footprint.actor_for(principal),
         subject=footprint.Subject("child", child_id),
-        payload={"view": "overview", "missing": missing},
         service="gateway",
         child_id=child_id,
         iro_id=uuid.UUID(child_body["iro_id"]) if child_body and child_body.get("iro_id") else None,
@@ -286,7 +283,7 @@ class Worklist(BaseModel):
 async def worklist(
     request: Request,
     day: Annotated[dt.date, Depends(today)],
-    principal: Principal = Depends(VIEWERS),
+    principal: Principal = Depends(roles.caller),
     iro_id: uuid.UUID | None = Query(None, description="Another IRO's worklist (managers); default: the caller's."),
 ) -> Worklist:
     """What needs the IRO's attention: reviews due in 30 days, overdue reviews, escalations
