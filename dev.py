@@ -25,7 +25,7 @@ STAMP = VENV / ".installed-pyproject.sha256"
 CHECKS = [
     ["ruff", "check", "."],
     ["ruff", "format", "--check", "."],
-    ["mypy", "shared", "services/reviews/rules.py", "services/escalations/rules.py", "services/participation/rules.py"],
+    ["mypy", "shared", "services"],
     ["lint-imports"],
 ]
 

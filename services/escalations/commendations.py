@@ -1,6 +1,7 @@
 """Commendations: good practice the IRO records, counted beside the challenges (brief 2.4).
 
-Plain module-level functions, the session first; they `flush()`, the route commits.
+Plain module-level functions: a write takes the request context first (`EscalationsCtx`), a lookup
+the session; they `flush()` and record the footprint, the route's unit of work commits.
 """
 
 from __future__ import annotations
@@ -15,48 +16,38 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.escalations import consumers, rules
 from services.escalations.models import Commendation
 from services.escalations.schemas import CommendationCreate
-from services.escalations.service import SERVICE, check_cursor, footprint_iro
-from shared import footprint
-from shared.auth import Principal
+from services.escalations.service import EscalationsCtx, check_cursor, footprint_iro
 from shared.errors import NotFound
-from shared.footprint import events
+from shared.footprint import Subject, events
 from shared.footprint.consumer import Consumer
 from shared.pagination import PageParams, paginate
 
 
 async def record_commendation(
-    session: AsyncSession,
-    *,
-    body: CommendationCreate,
-    today: dt.date,
-    actor: footprint.Actor,
-    principal: Principal,
-    consumer: Consumer | None,
+    ctx: EscalationsCtx, *, body: CommendationCreate, consumer: Consumer | None
 ) -> Commendation:
-    """Record good practice, for a child or a team; `commendation.recorded` on the footprint."""
-    raised_on = rules.check_not_future(body.raised_on, today, "raised_on")
+    """Record good practice, for a child or a team; `commendation.recorded` on the footprint.
+    `consumer` catches this service up with the children registered (None: it is not running)."""
+    raised_on = rules.check_not_future(body.raised_on, ctx.today, "raised_on")
     if body.child_id is not None:
-        await consumers.ensure_known(session, [body.child_id], consumer=consumer, field="child_id")
+        await consumers.ensure_known(ctx.session, [body.child_id], consumer=consumer, field="child_id")
     commendation = Commendation(
         id=uuid.uuid4(),
         child_id=body.child_id,
         team=body.team,
         summary=body.summary,
         raised_on=raised_on,
-        raised_by=actor.sub,
+        raised_by=ctx.actor.sub,
     )
-    session.add(commendation)
-    await session.flush()
-    await footprint.append(
-        session,
-        event=events.CommendationRecorded(
+    ctx.session.add(commendation)
+    await ctx.session.flush()
+    ctx.record(
+        events.CommendationRecorded(
             commendation_id=commendation.id, team=commendation.team, raised_on=commendation.raised_on
         ),
-        actor=actor,
-        subject=footprint.Subject("commendation", commendation.id),
-        service=SERVICE,
+        subject=Subject("commendation", commendation.id),
         child_id=commendation.child_id,
-        iro_id=await footprint_iro(session, principal, commendation.child_id),
+        iro_id=await footprint_iro(ctx, child_id=commendation.child_id),
     )
     return commendation
 

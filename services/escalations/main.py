@@ -5,11 +5,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.escalations import consumers, router
-from services.escalations.service import Policy
 from services.escalations.settings import Settings
 from shared import logs
 from shared.app import build_app
-from shared.calendar import WorkingCalendar
 
 DESCRIPTION = """The dispute resolution process: informal alerts, formal escalations up a ladder of
 stages with response deadlines, collective alerts, Cafcass referral, outcomes and commendations."""
@@ -26,11 +24,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routers=[router.router],
         hooks=[consumers.children_consumer_hook(settings)],
         idempotency_schema="escalations",
-    )
-    app.state.policy = Policy(
-        ladder=settings.ladder,
-        categories=settings.categories,
-        calendar=WorkingCalendar(settings.local_closure_days),
     )
     app.state.children_consumer = None
     return app

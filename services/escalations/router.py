@@ -1,13 +1,12 @@
-"""The `/v1` routes: parse, call the service, commit once, answer with the declared model."""
+"""The `/v1` routes: parse, call the service with the request context, answer with the declared
+model; the unit of work (`shared.db.UnitOfWork`) appends what the request recorded and commits once."""
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.escalations import commendations, service, stats
 from services.escalations.models import Escalation
@@ -26,69 +25,48 @@ from services.escalations.schemas import (
     ResponseCreate,
     WithdrawRequest,
 )
-from shared import footprint, reference, roles
-from shared.auth import Principal
-from shared.clock import today
-from shared.db import UnitOfWork, get_session
+from shared import reference
+from shared.context import Ctx
+from shared.db import UnitOfWork
 from shared.footprint.consumer import Consumer
 from shared.pagination import Page, PageParams
 from shared.types import Date, Line
 
 router = APIRouter(prefix="/v1", tags=["escalations"], route_class=UnitOfWork)
 
-Session = Annotated[AsyncSession, Depends(get_session)]
-Today = Annotated[dt.date, Depends(today)]
 EscalationId = Annotated[uuid.UUID, Path(description="The escalation's id.")]
 Filter = Annotated[Line | None, Query()]
 
 
-def policy(request: Request) -> service.Policy:
-    """The configured ladder, categories and calendar (built once in `create_app`)."""
-    configured: service.Policy = request.app.state.policy
-    return configured
-
-
-Configured = Annotated[service.Policy, Depends(policy)]
-
-
 def _consumer(request: Request) -> Consumer | None:
+    """The children consumer, to catch up inside the request (None until the app has started it)."""
     return getattr(request.app.state, "children_consumer", None)
 
 
-def _actor(request: Request, principal: Principal) -> footprint.Actor:
-    return footprint.actor_for(principal, request.headers.get(footprint.SOURCE_HEADER))
+Children = Annotated[Consumer | None, Depends(_consumer)]
+
+
+def _answer(ctx: service.EscalationsCtx, escalation: Escalation) -> EscalationRead:
+    """The escalation as the API shows it, overdue as of the request's today."""
+    return service.read(escalation, today=ctx.today, ladder=ctx.settings.ladder)
 
 
 # --- Escalations --------------------------------------------------------------------------------
 
 
 @router.post("/escalations", status_code=201, response_model=EscalationRead)
-async def raise_escalation(
-    body: EscalationCreate,
-    request: Request,
-    response: Response,
-    session: Session,
-    principal: roles.Caller,
-    config: Configured,
-    on: Today,
-) -> EscalationRead:
+async def raise_escalation(body: EscalationCreate, response: Response, ctx: Ctx, consumer: Children) -> EscalationRead:
     """Raise an informal alert (stage 0) or a formal escalation (stage 1) about one child, several
     children or the whole service. 422 for an unknown category, a scope that does not fit the
     child ids, an unknown child or a date in the future."""
-    escalation = await service.raise_escalation(
-        session, body=body, policy=config, today=on, actor=_actor(request, principal), principal=principal,
-        consumer=_consumer(request),
-    )  # fmt: skip
+    escalation = await service.raise_escalation(ctx, body=body, consumer=consumer)
     response.headers["Location"] = f"/v1/escalations/{escalation.id}"
-    return service.read(escalation, today=on, ladder=config.ladder)
+    return _answer(ctx, escalation)
 
 
 @router.get("/escalations", response_model=Page[EscalationRead])
 async def list_escalations(
-    session: Session,
-    _: roles.Caller,
-    config: Configured,
-    on: Today,
+    ctx: Ctx,
     page: Annotated[PageParams, Depends()],
     child_id: uuid.UUID | None = None,
     status: Status | None = None,
@@ -99,133 +77,79 @@ async def list_escalations(
 ) -> Page[EscalationRead]:
     """Escalations, oldest raised first, by child, status, current stage, category, team or overdue."""
     rows, cursor = await service.list_escalations(
-        session,
-        params=page,
-        today=on,
-        child_id=child_id,
-        status=status,
-        stage=stage,
-        category=category,
-        team=team,
-        overdue=overdue,
+        ctx, params=page, child_id=child_id, status=status, stage=stage, category=category, team=team, overdue=overdue
     )
-    return Page(items=[service.read(row, today=on, ladder=config.ladder) for row in rows], next_cursor=cursor)
+    return Page(items=[_answer(ctx, row) for row in rows], next_cursor=cursor)
 
 
 @router.get("/escalations/{escalation_id}", response_model=EscalationRead)
-async def get_escalation(
-    escalation_id: EscalationId, session: Session, _: roles.Caller, config: Configured, on: Today
-) -> EscalationRead:
+async def get_escalation(escalation_id: EscalationId, ctx: Ctx) -> EscalationRead:
     """An escalation with its `stages` history."""
-    escalation = await service.get_escalation(session, escalation_id=escalation_id)
-    return service.read(escalation, today=on, ladder=config.ladder)
-
-
-async def _answer(session: AsyncSession, escalation: Escalation, config: service.Policy, on: dt.date) -> EscalationRead:
-    return service.read(escalation, today=on, ladder=config.ladder)
+    return _answer(ctx, await service.get_escalation(ctx.session, escalation_id=escalation_id))
 
 
 @router.post("/escalations/{escalation_id}/responses", response_model=EscalationRead)
-async def respond(
-    escalation_id: EscalationId,
-    body: ResponseCreate,
-    request: Request,
-    session: Session,
-    principal: roles.Caller,
-    config: Configured,
-    on: Today,
-) -> EscalationRead:
+async def respond(escalation_id: EscalationId, body: ResponseCreate, ctx: Ctx) -> EscalationRead:
     """The current stage's response (once per stage). 409 when already answered or closed."""
-    escalation = await service.respond(
-        session, escalation_id=escalation_id, body=body, today=on, actor=_actor(request, principal), principal=principal
-    )
-    return await _answer(session, escalation, config, on)
+    return _answer(ctx, await service.respond(ctx, escalation_id=escalation_id, body=body))
 
 
 @router.post("/escalations/{escalation_id}/escalate", response_model=EscalationRead)
-async def escalate(
-    escalation_id: EscalationId,
-    body: EscalateRequest,
-    request: Request,
-    session: Session,
-    principal: roles.Caller,
-    config: Configured,
-    on: Today,
-) -> EscalationRead:
+async def escalate(escalation_id: EscalationId, body: EscalateRequest, ctx: Ctx) -> EscalationRead:
     """Up one stage, with a new response due day (an alert becomes formal at stage 1). 409 past the
     ladder's last stage or once closed."""
     escalation = await service.escalate(
-        session,
-        escalation_id=escalation_id,
-        escalated_on=body.escalated_on,
-        reason=body.reason,
-        policy=config,
-        today=on,
-        actor=_actor(request, principal),
-        principal=principal,
+        ctx, escalation_id=escalation_id, escalated_on=body.escalated_on, reason=body.reason
     )
-    return await _answer(session, escalation, config, on)
-
-
-async def _close(
-    request: Request, session: AsyncSession, principal: Principal, config: service.Policy, today_: dt.date, *,
-    escalation_id: uuid.UUID, status: Status, on: dt.date, text: str,
-) -> EscalationRead:  # fmt: skip
-    escalation = await service.close(
-        session, escalation_id=escalation_id, status=status, on=on, outcome=text, policy=config, today=today_,
-        actor=_actor(request, principal), principal=principal,
-    )  # fmt: skip
-    return await _answer(session, escalation, config, today_)
+    return _answer(ctx, escalation)
 
 
 @router.post("/escalations/{escalation_id}/resolve", response_model=EscalationRead)
-async def resolve(
-    escalation_id: EscalationId, body: ResolveRequest, request: Request, session: Session, principal: roles.Caller,
-    config: Configured, on: Today,
-) -> EscalationRead:  # fmt: skip
+async def resolve(escalation_id: EscalationId, body: ResolveRequest, ctx: Ctx) -> EscalationRead:
     """The IRO is satisfied: `status: resolved`, from any open stage. 409 once closed."""
-    return await _close(request, session, principal, config, on, escalation_id=escalation_id,
-                        status=Status.RESOLVED, on=body.resolved_on, text=body.outcome)  # fmt: skip
+    escalation = await service.close(
+        ctx, escalation_id=escalation_id, status=Status.RESOLVED, on=body.resolved_on, outcome=body.outcome
+    )
+    return _answer(ctx, escalation)
 
 
 @router.post("/escalations/{escalation_id}/withdraw", response_model=EscalationRead)
-async def withdraw(
-    escalation_id: EscalationId, body: WithdrawRequest, request: Request, session: Session, principal: roles.Caller,
-    config: Configured, on: Today,
-) -> EscalationRead:  # fmt: skip
+async def withdraw(escalation_id: EscalationId, body: WithdrawRequest, ctx: Ctx) -> EscalationRead:
     """The IRO withdraws it: `status: withdrawn`. 409 once closed."""
-    return await _close(request, session, principal, config, on, escalation_id=escalation_id,
-                        status=Status.WITHDRAWN, on=body.withdrawn_on, text=body.reason)  # fmt: skip
+    escalation = await service.close(
+        ctx, escalation_id=escalation_id, status=Status.WITHDRAWN, on=body.withdrawn_on, outcome=body.reason
+    )
+    return _answer(ctx, escalation)
 
 
 @router.post("/escalations/{escalation_id}/cafcass-referral", response_model=EscalationRead)
-async def refer_to_cafcass(
-    escalation_id: EscalationId, body: CafcassReferralRequest, request: Request, session: Session,
-    principal: roles.Caller, config: Configured, on: Today,
-) -> EscalationRead:  # fmt: skip
+async def refer_to_cafcass(escalation_id: EscalationId, body: CafcassReferralRequest, ctx: Ctx) -> EscalationRead:
     """Refer to Cafcass (Children Act 1989 s25B(3)) from any open state: `status: referred_to_cafcass`."""
-    return await _close(request, session, principal, config, on, escalation_id=escalation_id,
-                        status=Status.REFERRED_TO_CAFCASS, on=body.referred_on, text=body.reason)  # fmt: skip
+    escalation = await service.close(
+        ctx, escalation_id=escalation_id, status=Status.REFERRED_TO_CAFCASS, on=body.referred_on, outcome=body.reason
+    )
+    return _answer(ctx, escalation)
 
 
 # --- The configuration --------------------------------------------------------------------------
 
 
 @router.get("/escalation-stages", response_model=Page[LadderStageRead])
-async def escalation_stages(_: roles.Caller, config: Configured) -> Page[LadderStageRead]:
+async def escalation_stages(ctx: Ctx) -> Page[LadderStageRead]:
     """The configured ladder: stage 0 (informal alert) to the last formal stage."""
     items = [
         LadderStageRead(stage=s.stage, name=s.name, response_working_days=s.response_working_days)
-        for s in config.ladder.stages
+        for s in ctx.settings.ladder.stages
     ]
     return Page(items=items, next_cursor=None)
 
 
 @router.get("/escalation-categories", response_model=Page[CategoryRead])
-async def escalation_categories(_: roles.Caller, config: Configured) -> Page[CategoryRead]:
+async def escalation_categories(ctx: Ctx) -> Page[CategoryRead]:
     """The configured categories, with the reference list's label where it has one."""
     labels = reference.labels("escalation_categories")
-    return Page(items=[CategoryRead(key=key, label=labels.get(key)) for key in config.categories], next_cursor=None)
+    items = [CategoryRead(key=key, label=labels.get(key)) for key in ctx.settings.categories]
+    return Page(items=items, next_cursor=None)
 
 
 # --- Commendations ------------------------------------------------------------------------------
@@ -233,25 +157,17 @@ async def escalation_categories(_: roles.Caller, config: Configured) -> Page[Cat
 
 @router.post("/commendations", status_code=201, response_model=CommendationRead)
 async def record_commendation(
-    body: CommendationCreate,
-    request: Request,
-    response: Response,
-    session: Session,
-    principal: roles.Caller,
-    on: Today,
+    body: CommendationCreate, response: Response, ctx: Ctx, consumer: Children
 ) -> CommendationRead:
     """Good practice, for a child (optional) or a team. 422 for an unknown child or a future date."""
-    commendation = await commendations.record_commendation(
-        session, body=body, today=on, actor=_actor(request, principal), principal=principal, consumer=_consumer(request)
-    )
+    commendation = await commendations.record_commendation(ctx, body=body, consumer=consumer)
     response.headers["Location"] = f"/v1/commendations/{commendation.id}"
     return CommendationRead.model_validate(commendation)
 
 
 @router.get("/commendations", response_model=Page[CommendationRead])
 async def list_commendations(
-    session: Session,
-    _: roles.Caller,
+    ctx: Ctx,
     page: Annotated[PageParams, Depends()],
     child_id: uuid.UUID | None = None,
     team: Filter = None,
@@ -260,19 +176,18 @@ async def list_commendations(
 ) -> Page[CommendationRead]:
     """Commendations, oldest raised first, by child, team or raised date."""
     rows, cursor = await commendations.list_commendations(
-        session, params=page, child_id=child_id, team=team, raised_from=raised_from, raised_to=raised_to
+        ctx.session, params=page, child_id=child_id, team=team, raised_from=raised_from, raised_to=raised_to
     )
     return Page(items=[CommendationRead.model_validate(row) for row in rows], next_cursor=cursor)
 
 
 @router.get("/commendations/{commendation_id}", response_model=CommendationRead)
 async def get_commendation(
-    commendation_id: Annotated[uuid.UUID, Path(description="The commendation's id.")], session: Session, _: roles.Caller
+    commendation_id: Annotated[uuid.UUID, Path(description="The commendation's id.")], ctx: Ctx
 ) -> CommendationRead:
     """A commendation."""
-    return CommendationRead.model_validate(
-        await commendations.get_commendation(session, commendation_id=commendation_id)
-    )
+    commendation = await commendations.get_commendation(ctx.session, commendation_id=commendation_id)
+    return CommendationRead.model_validate(commendation)
 
 
 # --- Statistics ---------------------------------------------------------------------------------
@@ -280,12 +195,9 @@ async def get_commendation(
 
 @router.get("/stats/escalations", response_model=EscalationStats, tags=["stats"])
 async def escalation_statistics(
-    session: Session,
-    _: roles.Caller,
-    config: Configured,
-    on: Today,
+    ctx: Ctx,
     period_from: Annotated[Date, Query(alias="from", description="First raised date of the period.")],
     period_to: Annotated[Date, Query(alias="to", description="Last raised date of the period (inclusive).")],
 ) -> EscalationStats:
     """The period's escalations (definitions: docs/escalations.md)."""
-    return await stats.escalation_stats(session, period_from=period_from, period_to=period_to, today=on, policy=config)
+    return await stats.escalation_stats(ctx, period_from=period_from, period_to=period_to)

@@ -1,9 +1,12 @@
-"""Escalations: load, apply the pure rules, write, append the footprint.
+"""Escalations: load, apply the pure rules, write, record the footprint.
 
-Plain module-level functions, the session first. They `flush()`, never `commit()`: the route
-commits once. Every check runs before anything is written, so a refused request changes nothing
-and writes no event. Each state change appends its events last: one per child named (scope
-`child` or `children`), or one without a child (scope `service`).
+Plain module-level functions, the request context first (`EscalationsCtx`: its session, actor,
+today, calendar and settings), keyword-only arguments after; a lookup that needs only a session
+takes the session first. They `flush()`, never `commit()`: the route's unit of work commits once,
+appending the events the request recorded just before. Every check runs before anything is
+written, so a refused request changes nothing and records no event. Each state change records its
+events last: one per child named (scope `child` or `children`), in their order, or one without a
+child (scope `service`).
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, exists, not_, select
@@ -26,24 +28,16 @@ from services.escalations.schemas import (
     ResponseCreate,
     StageRead,
 )
-from shared import author, footprint, logic
-from shared.auth import Principal
-from shared.calendar import WorkingCalendar
+from services.escalations.settings import Settings
+from shared import author, logic
+from shared.context import RequestContext
 from shared.errors import InvalidField, NotFound
-from shared.footprint import events
+from shared.footprint import Subject, events
 from shared.footprint.consumer import Consumer
 from shared.pagination import PageParams, paginate
 
-SERVICE = "escalations"
-
-
-@dataclass(frozen=True)
-class Policy:
-    """The configured process: the ladder, the categories and the working calendar."""
-
-    ladder: Ladder
-    categories: tuple[str, ...]
-    calendar: WorkingCalendar
+EscalationsCtx = RequestContext[Settings]
+"""The request context of this service: its settings carry the ladder and the categories."""
 
 
 # --- Reading ------------------------------------------------------------------------------------
@@ -153,10 +147,9 @@ def check_cursor(params: PageParams, *types: type) -> None:
 
 
 async def list_escalations(
-    session: AsyncSession,
+    ctx: EscalationsCtx,
     *,
     params: PageParams,
-    today: dt.date,
     child_id: uuid.UUID | None = None,
     status: Status | None = None,
     stage: int | None = None,
@@ -164,7 +157,7 @@ async def list_escalations(
     team: str | None = None,
     overdue: bool | None = None,
 ) -> tuple[list[Escalation], str | None]:
-    """One keyset page of escalations, oldest raised first, filtered."""
+    """One keyset page of escalations, oldest raised first, filtered (`overdue` as of `ctx.today`)."""
     check_cursor(params, dt.date, uuid.UUID)
     query: Select[Any] = select(Escalation)
     if child_id is not None:
@@ -179,9 +172,9 @@ async def list_escalations(
     if team is not None:
         query = query.where(Escalation.team == team)
     if overdue is not None:
-        condition = overdue_condition(today)
+        condition = overdue_condition(ctx.today)
         query = query.where(condition if overdue else not_(condition))
-    return await paginate(session, query, keys=[Escalation.raised_on, Escalation.id], params=params)
+    return await paginate(ctx.session, query, keys=[Escalation.raised_on, Escalation.id], params=params)
 
 
 # --- The footprint ------------------------------------------------------------------------------
@@ -207,57 +200,44 @@ def _facts(escalation: Escalation) -> dict[str, Any]:
     }
 
 
-async def footprint_iro(session: AsyncSession, principal: Principal, child_id: uuid.UUID | None) -> uuid.UUID | None:
+async def footprint_iro(ctx: EscalationsCtx, *, child_id: uuid.UUID | None) -> uuid.UUID | None:
     """Whose footprint an event is (DESIGN 3; `shared.author.author_iro`): the IRO the token
     identifies when an IRO acts, else the IRO allocated to the child (as this service learnt it)."""
+    session = ctx.session
 
     async def acting() -> uuid.UUID | None:
-        return await author.registered_iro(session, principal.iro_identity)
+        return await author.registered_iro(session, ctx.principal.iro_identity)
 
     async def allocated() -> uuid.UUID | None:
         if child_id is None:
             return None
         return await session.scalar(select(KnownChild.iro_id).where(KnownChild.id == child_id))
 
-    return await author.author_iro(principal, acting=acting, allocated=allocated)
+    return await author.author_iro(ctx.principal, acting=acting, allocated=allocated)
 
 
-async def _record(
-    session: AsyncSession,
-    escalation: Escalation,
-    event: events.FootprintEvent,
-    *,
-    actor: footprint.Actor,
-    principal: Principal,
-) -> None:
-    """One event per child named, or one without a child for a service-wide escalation."""
-    await session.flush()
-    subject = footprint.Subject("escalation", escalation.id)
-    for child_id in escalation.child_ids or [None]:
-        iro_id = await footprint_iro(session, principal, child_id)
-        await footprint.append(
-            session, event=event, actor=actor, subject=subject, service=SERVICE, child_id=child_id, iro_id=iro_id,
-        )  # fmt: skip
+async def _record(ctx: EscalationsCtx, escalation: Escalation, event: events.FootprintEvent) -> None:
+    """One event per child named, in their order, or one without a child for a service-wide
+    escalation: recorded on the context, appended at the request's commit."""
+    await ctx.session.flush()
+    subject = Subject("escalation", escalation.id)
+    children: list[uuid.UUID | None] = [*escalation.child_ids] or [None]
+    for child_id in children:
+        iro_id = await footprint_iro(ctx, child_id=child_id)
+        ctx.record(event, subject=subject, child_id=child_id, iro_id=iro_id)
 
 
 # --- Changes ------------------------------------------------------------------------------------
 
 
-async def raise_escalation(
-    session: AsyncSession,
-    *,
-    body: EscalationCreate,
-    policy: Policy,
-    today: dt.date,
-    actor: footprint.Actor,
-    principal: Principal,
-    consumer: Consumer | None,
-) -> Escalation:
-    """Raise an alert (stage 0) or a formal escalation (stage 1), with its first response due day."""
-    category = rules.check_category(body.category, policy.categories)
+async def raise_escalation(ctx: EscalationsCtx, *, body: EscalationCreate, consumer: Consumer | None) -> Escalation:
+    """Raise an alert (stage 0) or a formal escalation (stage 1), with its first response due day.
+    `consumer` catches this service up with the children registered (None: it is not running)."""
+    ladder = ctx.settings.ladder
+    category = rules.check_category(body.category, ctx.settings.categories)
     child_ids = rules.check_scope(body.scope.value, body.child_ids)
-    state, due = rules.raise_escalation(body.kind.value, body.raised_on, today, policy.ladder, policy.calendar)
-    await consumers.ensure_known(session, child_ids, consumer=consumer, field="child_ids")
+    state, due = rules.raise_escalation(body.kind.value, body.raised_on, ctx.today, ladder, ctx.calendar)
+    await consumers.ensure_known(ctx.session, child_ids, consumer=consumer, field="child_ids")
 
     escalation = Escalation(
         id=uuid.uuid4(),
@@ -267,36 +247,28 @@ async def raise_escalation(
         team=body.team,
         summary=body.summary,
         raised_on=state.raised_on,
-        raised_by=actor.sub,
+        raised_by=ctx.actor.sub,
         status=state.status.value,
         stage=state.stage,
         children=[EscalationChild(child_id=child_id, position=i) for i, child_id in enumerate(child_ids)],
         stages=[
             EscalationStage(
                 stage=state.stage,
-                name=policy.ladder.get(state.stage).name,
+                name=ladder.get(state.stage).name,
                 entered_on=state.stage_entered_on,
                 response_due_on=due,
             )
         ],
     )
-    session.add(escalation)
-    await _record(session, escalation, events.EscalationRaised(**_facts(escalation)), actor=actor, principal=principal)
+    ctx.session.add(escalation)
+    await _record(ctx, escalation, events.EscalationRaised(**_facts(escalation)))
     return escalation
 
 
-async def respond(
-    session: AsyncSession,
-    *,
-    escalation_id: uuid.UUID,
-    body: ResponseCreate,
-    today: dt.date,
-    actor: footprint.Actor,
-    principal: Principal,
-) -> Escalation:
+async def respond(ctx: EscalationsCtx, *, escalation_id: uuid.UUID, body: ResponseCreate) -> Escalation:
     """Record the addressee's response to the current stage (once per stage)."""
-    escalation = await get_escalation(session, escalation_id=escalation_id, for_update=True)
-    rules.respond(state_of(escalation), body.responded_on, today)
+    escalation = await get_escalation(ctx.session, escalation_id=escalation_id, for_update=True)
+    rules.respond(state_of(escalation), body.responded_on, ctx.today)
     current = escalation.current
     current.responded_on = body.responded_on
     current.responder = body.responder
@@ -306,26 +278,17 @@ async def respond(
         responded_on=body.responded_on,
         responded_in_time=body.responded_on <= current.response_due_on,
     )
-    await _record(session, escalation, event, actor=actor, principal=principal)
+    await _record(ctx, escalation, event)
     return escalation
 
 
-async def escalate(
-    session: AsyncSession,
-    *,
-    escalation_id: uuid.UUID,
-    escalated_on: dt.date,
-    reason: str,
-    policy: Policy,
-    today: dt.date,
-    actor: footprint.Actor,
-    principal: Principal,
-) -> Escalation:
+async def escalate(ctx: EscalationsCtx, *, escalation_id: uuid.UUID, escalated_on: dt.date, reason: str) -> Escalation:
     """Move to the next stage of the ladder; an alert becomes a formal escalation at stage 1."""
-    escalation = await get_escalation(session, escalation_id=escalation_id, for_update=True)
+    escalation = await get_escalation(ctx.session, escalation_id=escalation_id, for_update=True)
     before = escalation.stage
-    state = rules.escalate(state_of(escalation), escalated_on, today, policy.ladder)
-    stage = policy.ladder.get(state.stage)
+    ladder = ctx.settings.ladder
+    state = rules.escalate(state_of(escalation), escalated_on, ctx.today, ladder)
+    stage = ladder.get(state.stage)
     previous = escalation.current
     previous.ended_on, previous.ended_how, previous.end_reason = escalated_on, "escalated", reason
     escalation.stages.append(
@@ -333,13 +296,13 @@ async def escalate(
             stage=stage.stage,
             name=stage.name,
             entered_on=escalated_on,
-            response_due_on=rules.response_due_on(policy.calendar, escalated_on, stage),
+            response_due_on=rules.response_due_on(ctx.calendar, escalated_on, stage),
             entry_reason=reason,
         )
     )
     escalation.stage = state.stage
     event = events.EscalationEscalated(**_facts(escalation), from_stage=before, escalated_on=escalated_on)
-    await _record(session, escalation, event, actor=actor, principal=principal)
+    await _record(ctx, escalation, event)
     return escalation
 
 
@@ -351,27 +314,18 @@ _CLOSERS: dict[Status, tuple[Any, Callable[..., events.FootprintEvent], str]] = 
 
 
 async def close(
-    session: AsyncSession,
-    *,
-    escalation_id: uuid.UUID,
-    status: Status,
-    on: dt.date,
-    outcome: str,
-    policy: Policy,
-    today: dt.date,
-    actor: footprint.Actor,
-    principal: Principal,
+    ctx: EscalationsCtx, *, escalation_id: uuid.UUID, status: Status, on: dt.date, outcome: str
 ) -> Escalation:
     """Resolve, withdraw or refer to Cafcass, from any open stage; `outcome` is the outcome or reason."""
     rule, event_class, date_field = _CLOSERS[status]
-    escalation = await get_escalation(session, escalation_id=escalation_id, for_update=True)
-    state = rule(state_of(escalation), on, today)
+    escalation = await get_escalation(ctx.session, escalation_id=escalation_id, for_update=True)
+    state = rule(state_of(escalation), on, ctx.today)
     current = escalation.current
     current.ended_on, current.ended_how, current.end_reason = on, status.value, outcome
     escalation.status = state.status.value
     escalation.closed_on = state.closed_on
     escalation.outcome = outcome
-    working_days = rules.working_days_to_resolution(policy.calendar, escalation.raised_on, on)
+    working_days = rules.working_days_to_resolution(ctx.calendar, escalation.raised_on, on)
     event = event_class(**_facts(escalation), **{date_field: on}, working_days_open=working_days)
-    await _record(session, escalation, event, actor=actor, principal=principal)
+    await _record(ctx, escalation, event)
     return escalation

@@ -19,13 +19,12 @@ import statistics
 from typing import Any
 
 from sqlalchemy import Numeric, and_, cast, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.escalations import rules
 from services.escalations.models import Commendation, Escalation, EscalationChild
 from services.escalations.rules import Status
 from services.escalations.schemas import CategoryCount, EscalationStats, StageCount, TeamCount
-from services.escalations.service import Policy, overdue_condition
+from services.escalations.service import EscalationsCtx, overdue_condition
 from shared.errors import InvalidField
 
 
@@ -34,11 +33,12 @@ def _ordered(categories: tuple[str, ...], found: dict[str, Any]) -> list[str]:
     return [key for key in categories if key in found] + sorted(key for key in found if key not in categories)
 
 
-async def escalation_stats(
-    session: AsyncSession, *, period_from: dt.date, period_to: dt.date, today: dt.date, policy: Policy
-) -> EscalationStats:
+async def escalation_stats(ctx: EscalationsCtx, *, period_from: dt.date, period_to: dt.date) -> EscalationStats:
+    """The statistics of the period [`period_from`, `period_to`], `overdue_now` as of `ctx.today`,
+    by the configured ladder, categories and calendar."""
     if period_to < period_from:
         raise InvalidField(("query", "to"), f"to ({period_to}) is before from ({period_from}).")
+    session, today, ladder = ctx.session, ctx.today, ctx.settings.ladder
     raised = Escalation.raised_on.between(period_from, period_to)
     alert = Escalation.raised_as_alert.is_(True)
     formal = Escalation.raised_as_alert.is_(False)
@@ -58,11 +58,11 @@ async def escalation_stats(
     )
     by_stage = [
         StageCount(stage=stage.stage, name=stage.name, count=int(reached.get(stage.stage, 0)))
-        for stage in policy.ladder.stages
+        for stage in ladder.stages
     ] + [
         StageCount(stage=stage, name=None, count=int(count))
         for stage, count in sorted(reached.items())
-        if stage > policy.ladder.last
+        if stage > ladder.last
     ]
 
     categories = {
@@ -79,7 +79,7 @@ async def escalation_stats(
     }
     by_category = [
         CategoryCount(category=key, alerts=categories[key].alerts, formal=categories[key].formal)
-        for key in _ordered(policy.categories, categories)
+        for key in _ordered(ctx.settings.categories, categories)
     ]
 
     count = func.count().label("count")
@@ -105,7 +105,9 @@ async def escalation_stats(
     ).one()
     spans = await session.execute(select(Escalation.raised_on, Escalation.closed_on).where(resolved))
     working_days = [
-        rules.working_days_to_resolution(policy.calendar, raised_on, closed_on) for raised_on, closed_on in spans
+        rules.working_days_to_resolution(ctx.calendar, raised_on, closed_on)
+        for raised_on, closed_on in spans
+        if closed_on is not None  # always, by `resolved`; for the type checker
     ]
 
     overdue_now = await session.scalar(select(func.count()).select_from(Escalation).where(overdue_condition(today)))

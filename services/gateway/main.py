@@ -47,7 +47,8 @@ async def service_documents(app: FastAPI) -> AsyncIterator[None]:
 def service_ready(name: str) -> Callable[[FastAPI], Awaitable[bool]]:
     async def check(app: FastAPI) -> bool:
         try:
-            reply = await app.state.clients[name].get("/readyz", time_limit=2)
+            client: clients.ServiceClient = app.state.clients[name]
+            reply = await client.get("/readyz", time_limit=2)
         except clients.ServiceDown:
             return False
         return reply.status == 200

@@ -5,14 +5,14 @@ carries no child id and no review id. A form's free-text comment stays in this s
 never goes on the append-only footprint (it could identify an anonymous respondent). Advocacy
 referrals write `advocacy.referred`, and `advocacy.updated` when their outcome is recorded.
 
-Service functions flush and append, never commit: the route commits once.
+Service functions take the request's context first; they flush and record their events on it
+(`ctx.record`), never commit: the request's unit of work appends what they recorded and commits once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -21,14 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.participation import errors, rules
 from services.participation.models import AdvocacyReferral, Feedback, HeldReview
 from services.participation.schemas import AdvocacyIn, AdvocacyOutcomeIn, FeedbackIn
-from services.participation.service import find_child, find_held_review
-from shared import footprint
+from services.participation.service import ParticipationCtx, find_child, find_held_review
 from shared.errors import BeforeDateOfBirth, CodeNotOnList, DateInFuture, NotFound, TextRequired, UnknownChild
-from shared.footprint import events
+from shared.footprint import Subject, events
 from shared.footprint.consumer import Consumer
 from shared.pagination import PageParams, paginate
-
-SERVICE = "participation"
 
 
 def _not_after_today(day: dt.date, today: dt.date, field: str) -> dt.date:
@@ -66,19 +63,13 @@ async def _linked(
     return child_id, held
 
 
-async def create_feedback(
-    session: AsyncSession,
-    consumer: Consumer,
-    body: FeedbackIn,
-    *,
-    questions: Sequence[rules.Question],
-    actor: footprint.Actor,
-    today: dt.date,
-) -> Feedback:
-    """Record a feedback form (422 naming the first bad field) and its `feedback.received` event."""
+async def create_feedback(ctx: ParticipationCtx, *, consumer: Consumer, body: FeedbackIn) -> Feedback:
+    """Record a feedback form (422 naming the first bad field) and its `feedback.received` event,
+    against the configured questions."""
+    session, today = ctx.session, ctx.today
     respondent = rules.check_respondent(body.respondent)
     channel = rules.check_channel(body.channel)
-    answers = rules.check_answers(body.answers, questions)
+    answers = rules.check_answers(body.answers, ctx.settings.questions)
     received_on = _not_after_today(body.received_on or today, today, "received_on")
     child_id, held = await _linked(session, consumer, body)
     comment = _text(body.comment)
@@ -91,7 +82,7 @@ async def create_feedback(
         answers=answers,
         comment=comment,
         received_on=received_on,
-        recorded_by=actor.sub,
+        recorded_by=ctx.actor.sub,
     )
     session.add(form)
     event = events.FeedbackReceived(
@@ -104,15 +95,13 @@ async def create_feedback(
         anonymous=child_id is None,
         review_id=held.review_id if held else None,  # left out of the payload when None
     )
-    await footprint.append(
-        session,
-        event=event,
-        actor=actor,
-        subject=footprint.Subject("feedback", form.id),
-        service=SERVICE,
+    ctx.record(
+        event,
+        subject=Subject("feedback", form.id),
         child_id=child_id,
         iro_id=held.chaired_by_iro_id if held else None,
     )
+    await session.flush()
     await session.refresh(form)
     return form
 
@@ -162,11 +151,10 @@ def _referral_values(referral: AdvocacyReferral) -> dict[str, Any]:
     return {"outcome": referral.outcome, "outcome_on": referral.outcome_on}
 
 
-async def create_referral(
-    session: AsyncSession, consumer: Consumer, body: AdvocacyIn, *, actor: footprint.Actor, today: dt.date
-) -> AdvocacyReferral:
+async def create_referral(ctx: ParticipationCtx, *, consumer: Consumer, body: AdvocacyIn) -> AdvocacyReferral:
     """Record a referral of a registered child to an advocacy provider, and `advocacy.referred`."""
-    referred_on = _not_after_today(body.referred_on, today, "referred_on")
+    session = ctx.session
+    referred_on = _not_after_today(body.referred_on, ctx.today, "referred_on")
     provider = _text(body.provider)
     if provider is None:
         raise TextRequired("The provider is required.", field="provider")
@@ -181,19 +169,17 @@ async def create_referral(
         referred_on=referred_on,
         provider=provider,
         reason=_text(body.reason),
-        recorded_by=actor.sub,
+        recorded_by=ctx.actor.sub,
     )
     session.add(referral)
-    await footprint.append(
-        session,
-        event=events.AdvocacyReferred(
+    ctx.record(
+        events.AdvocacyReferred(
             referral_id=referral.id, referred_on=referred_on, provider=provider, reason=referral.reason
         ),
-        actor=actor,
-        subject=footprint.Subject("advocacy_referral", referral.id),
-        service=SERVICE,
+        subject=Subject("advocacy_referral", referral.id),
         child_id=child.id,
     )
+    await session.flush()
     await session.refresh(referral)
     return referral
 
@@ -208,16 +194,10 @@ async def get_referral(session: AsyncSession, referral_id: uuid.UUID, *, lock: b
     return referral
 
 
-async def record_outcome(
-    session: AsyncSession,
-    referral_id: uuid.UUID,
-    body: AdvocacyOutcomeIn,
-    *,
-    actor: footprint.Actor,
-    today: dt.date,
-) -> AdvocacyReferral:
+async def record_outcome(ctx: ParticipationCtx, *, referral_id: uuid.UUID, body: AdvocacyOutcomeIn) -> AdvocacyReferral:
     """Set a referral's outcome (`advocacy.updated`, keeping the previous one); the same outcome again
     changes nothing and writes no event."""
+    session, today = ctx.session, ctx.today
     referral = await get_referral(session, referral_id, lock=True)
     outcome = _text(body.outcome)
     if outcome is None:
@@ -233,14 +213,12 @@ async def record_outcome(
         return referral
     referral.outcome, referral.outcome_on = outcome, outcome_on
     referral.updated_at = func.now()  # type: ignore[assignment]
-    await footprint.append(
-        session,
-        event=events.AdvocacyUpdated(referral_id=referral.id, previous=previous, new=new),
-        actor=actor,
-        subject=footprint.Subject("advocacy_referral", referral.id),
-        service=SERVICE,
+    ctx.record(
+        events.AdvocacyUpdated(referral_id=referral.id, previous=previous, new=new),
+        subject=Subject("advocacy_referral", referral.id),
         child_id=referral.child_id,
     )
+    await session.flush()
     await session.refresh(referral)
     return referral
 

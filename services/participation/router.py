@@ -1,5 +1,7 @@
-"""The participation API (CONTRACT.md, "Participation service"). Routes are thin: they check the
-role, call a service function (which flushes and appends to the footprint) and commit once.
+"""The participation API (CONTRACT.md, "Participation service"). Routes are thin: each takes the
+request's context (`shared.context.Ctx`: the caller checked against the route's row of the role
+table, the session, actor, today and settings) and calls a service function, which flushes and
+records its footprint events on the context; the request's unit of work appends them and commits once.
 
 Roles (each route's row in shared/roles.py): records and stats are read by iro, manager, auditor
 and admin; participation, feedback and advocacy are written by iro, manager and admin, and
@@ -9,12 +11,10 @@ participation code).
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.participation import forms, rules, service, stats
 from services.participation.consumers import consumer_of
@@ -33,11 +33,8 @@ from services.participation.schemas import (
     QuestionSetOut,
 )
 from services.participation.settings import Settings
-from shared import roles
-from shared.auth import Principal
-from shared.clock import today
-from shared.db import UnitOfWork, get_session
-from shared.footprint import SOURCE_HEADER, Actor, actor_for
+from shared.context import Ctx
+from shared.db import UnitOfWork
 from shared.pagination import Page, PageParams
 from shared.types import Code, Date
 
@@ -45,15 +42,6 @@ router = APIRouter(prefix="/v1", route_class=UnitOfWork)
 # `Annotated[...]`, not `x: Date = Query(...)`: FastAPI drops a type's validators in that form.
 From = Annotated[Date, Query(alias="from", description="First day of the period (inclusive), YYYY-MM-DD.")]
 To = Annotated[Date, Query(alias="to", description="Last day of the period (inclusive), YYYY-MM-DD.")]
-
-
-def _actor(request: Request, principal: Principal) -> Actor:
-    return actor_for(principal, request.headers.get(SOURCE_HEADER))
-
-
-def _questions(request: Request) -> tuple[rules.Question, ...]:
-    settings: Settings = request.app.state.settings
-    return settings.questions
 
 
 # --- Participation records -----------------------------------------------------------------------
@@ -64,34 +52,28 @@ async def put_participation(
     review_id: uuid.UUID,
     body: ParticipationIn,
     request: Request,
-    principal: Principal = Depends(roles.caller),
-    session: AsyncSession = Depends(get_session),
+    ctx: Ctx,
 ) -> ParticipationOut:
     """Record (or replace) the review's participation code and how the child and parents took part.
     422 when the code contradicts the child's age on the review date; 404 for a review never held."""
-    record = await service.put_record(
-        session, consumer_of(request.app), review_id, body, _actor(request, principal), principal=principal
-    )
-    return record
+    return await service.put_record(ctx, consumer=consumer_of(request.app), review_id=review_id, body=body)
 
 
 @router.get("/participation/{review_id}", response_model=ParticipationOut, tags=["participation"])
-async def get_participation(
-    review_id: uuid.UUID, _: Principal = Depends(roles.caller), session: AsyncSession = Depends(get_session)
-) -> ParticipationOut:
+async def get_participation(review_id: uuid.UUID, ctx: Ctx) -> ParticipationOut:
     """The review's participation record."""
-    return await service.get_record(session, review_id)
+    return await service.get_record(ctx.session, review_id)
 
 
 @router.get("/participation", response_model=Page[ParticipationOut], tags=["participation"])
 async def list_participation(
     child_id: uuid.UUID = Query(description="The child whose records to list."),
     params: PageParams = Depends(),
-    _: Principal = Depends(roles.caller),
-    session: AsyncSession = Depends(get_session),
+    *,
+    ctx: Ctx,
 ) -> Page[ParticipationOut]:
     """The child's participation records, oldest review first."""
-    items, cursor = await service.list_records(session, child_id, params)
+    items, cursor = await service.list_records(ctx.session, child_id, params)
     return Page(items=items, next_cursor=cursor)
 
 
@@ -99,10 +81,11 @@ async def list_participation(
 
 
 @router.get("/feedback-questions", response_model=QuestionSetOut, tags=["feedback"])
-async def feedback_questions(request: Request, _: Principal = Depends(roles.caller)) -> QuestionSetOut:
+async def feedback_questions(ctx: Ctx) -> QuestionSetOut:
     """The configured feedback questions, and the answers, respondents and channels a form may use."""
+    settings: Settings = ctx.settings
     return QuestionSetOut(
-        questions=[QuestionOut(key=q.key, text=q.text) for q in _questions(request)],
+        questions=[QuestionOut(key=q.key, text=q.text) for q in settings.questions],
         answers=list(rules.ANSWERS),
         respondents=dict(rules.RESPONDENTS),
         channels=dict(rules.CHANNELS),
@@ -114,19 +97,10 @@ async def post_feedback(
     body: FeedbackIn,
     request: Request,
     response: Response,
-    principal: Principal = Depends(roles.caller),
-    session: AsyncSession = Depends(get_session),
-    day: dt.date = Depends(today),
+    ctx: Ctx,
 ) -> FeedbackOut:
     """Record a feedback form; anonymous when it names neither `review_id` nor `child_id`."""
-    form = await forms.create_feedback(
-        session,
-        consumer_of(request.app),
-        body,
-        questions=_questions(request),
-        actor=_actor(request, principal),
-        today=day,
-    )
+    form = await forms.create_feedback(ctx, consumer=consumer_of(request.app), body=body)
     response.headers["Location"] = f"/v1/feedback/{form.id}"
     return FeedbackOut.model_validate(form)
 
@@ -139,12 +113,12 @@ async def list_feedback(
     received_from: Date | None = Query(None, alias="from", description="Received on or after."),
     received_to: Date | None = Query(None, alias="to", description="Received on or before."),
     params: PageParams = Depends(),
-    _: Principal = Depends(roles.caller),
-    session: AsyncSession = Depends(get_session),
+    *,
+    ctx: Ctx,
 ) -> Page[FeedbackOut]:
     """Feedback forms, oldest received first."""
     items, cursor = await forms.list_feedback(
-        session,
+        ctx.session,
         params,
         child_id=child_id,
         review_id=review_id,
@@ -156,11 +130,9 @@ async def list_feedback(
 
 
 @router.get("/feedback/{feedback_id}", response_model=FeedbackOut, tags=["feedback"])
-async def get_feedback(
-    feedback_id: uuid.UUID, _: Principal = Depends(roles.caller), session: AsyncSession = Depends(get_session)
-) -> FeedbackOut:
+async def get_feedback(feedback_id: uuid.UUID, ctx: Ctx) -> FeedbackOut:
     """One feedback form."""
-    return FeedbackOut.model_validate(await forms.get_feedback(session, feedback_id))
+    return FeedbackOut.model_validate(await forms.get_feedback(ctx.session, feedback_id))
 
 
 # --- Advocacy referrals --------------------------------------------------------------------------
@@ -171,14 +143,10 @@ async def post_advocacy_referral(
     body: AdvocacyIn,
     request: Request,
     response: Response,
-    principal: Principal = Depends(roles.caller),
-    session: AsyncSession = Depends(get_session),
-    day: dt.date = Depends(today),
+    ctx: Ctx,
 ) -> AdvocacyOut:
     """Record a child's referral to an advocacy provider."""
-    referral = await forms.create_referral(
-        session, consumer_of(request.app), body, actor=_actor(request, principal), today=day
-    )
+    referral = await forms.create_referral(ctx, consumer=consumer_of(request.app), body=body)
     response.headers["Location"] = f"/v1/advocacy-referrals/{referral.id}"
     return AdvocacyOut.model_validate(referral)
 
@@ -187,33 +155,28 @@ async def post_advocacy_referral(
 async def list_advocacy_referrals(
     child_id: uuid.UUID | None = None,
     params: PageParams = Depends(),
-    _: Principal = Depends(roles.caller),
-    session: AsyncSession = Depends(get_session),
+    *,
+    ctx: Ctx,
 ) -> Page[AdvocacyOut]:
     """Advocacy referrals, oldest first; one child's with `child_id`."""
-    items, cursor = await forms.list_referrals(session, params, child_id=child_id)
+    items, cursor = await forms.list_referrals(ctx.session, params, child_id=child_id)
     return Page(items=[AdvocacyOut.model_validate(item) for item in items], next_cursor=cursor)
 
 
 @router.get("/advocacy-referrals/{referral_id}", response_model=AdvocacyOut, tags=["advocacy"])
-async def get_advocacy_referral(
-    referral_id: uuid.UUID, _: Principal = Depends(roles.caller), session: AsyncSession = Depends(get_session)
-) -> AdvocacyOut:
+async def get_advocacy_referral(referral_id: uuid.UUID, ctx: Ctx) -> AdvocacyOut:
     """One advocacy referral."""
-    return AdvocacyOut.model_validate(await forms.get_referral(session, referral_id))
+    return AdvocacyOut.model_validate(await forms.get_referral(ctx.session, referral_id))
 
 
 @router.patch("/advocacy-referrals/{referral_id}", response_model=AdvocacyOut, tags=["advocacy"])
 async def patch_advocacy_referral(
     referral_id: uuid.UUID,
     body: AdvocacyOutcomeIn,
-    request: Request,
-    principal: Principal = Depends(roles.caller),
-    session: AsyncSession = Depends(get_session),
-    day: dt.date = Depends(today),
+    ctx: Ctx,
 ) -> AdvocacyOut:
     """Record the referral's outcome."""
-    referral = await forms.record_outcome(session, referral_id, body, actor=_actor(request, principal), today=day)
+    referral = await forms.record_outcome(ctx, referral_id=referral_id, body=body)
     return AdvocacyOut.model_validate(referral)
 
 
@@ -225,33 +188,21 @@ async def participation_stats(
     start: From,
     end: To,
     age_on: Date | None = Query(None, description="Ages on this day instead of on each review date."),
-    _: Principal = Depends(roles.caller),
-    session: AsyncSession = Depends(get_session),
-    day: dt.date = Depends(today),
+    *,
+    ctx: Ctx,
 ) -> ParticipationStats:
     """Held reviews in the period (by review date): counts by code and the participation rate of
     children aged 4+, overall and by age (ages on `age_on`, at the latest today)."""
-    return await stats.participation_stats(session, start, end, age_on, today=day)
+    return await stats.participation_stats(ctx, start=start, end=end, age_on=age_on)
 
 
 @router.get("/stats/feedback", response_model=FeedbackStats, tags=["stats"])
-async def feedback_stats(
-    request: Request,
-    start: From,
-    end: To,
-    _: Principal = Depends(roles.caller),
-    session: AsyncSession = Depends(get_session),
-) -> FeedbackStats:
+async def feedback_stats(start: From, end: To, ctx: Ctx) -> FeedbackStats:
     """Feedback forms received in the period: answer counts per question and respondent."""
-    return await stats.feedback_stats(session, start, end, _questions(request))
+    return await stats.feedback_stats(ctx, start=start, end=end)
 
 
 @router.get("/stats/advocacy", response_model=AdvocacyStats, tags=["stats"])
-async def advocacy_stats(
-    start: From,
-    end: To,
-    _: Principal = Depends(roles.caller),
-    session: AsyncSession = Depends(get_session),
-) -> AdvocacyStats:
+async def advocacy_stats(start: From, end: To, ctx: Ctx) -> AdvocacyStats:
     """Advocacy referrals made in the period, per calendar quarter."""
-    return await stats.advocacy_stats(session, start, end)
+    return await stats.advocacy_stats(ctx.session, start, end)

@@ -1,9 +1,10 @@
 """Each held review's participation record (brief 2.3): put, read, list a child's.
 
-Service functions flush and append to the footprint, never commit: the route commits once. A first
-record writes `participation.recorded`; a different later one `participation.replaced`, whose payload
-keeps the previous values, so the footprint holds every earlier record. Putting the same values again
-changes nothing and writes no event.
+Service functions take the request's context (`ParticipationCtx`) first; they flush and record their
+footprint events on it (`ctx.record`), never commit: the request's unit of work appends what they
+recorded and commits once. A first record writes `participation.recorded`; a different later one
+`participation.replaced`, whose payload keeps the previous values, so the footprint holds every
+earlier record. Putting the same values again changes nothing and writes no event.
 """
 
 from __future__ import annotations
@@ -19,14 +20,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.participation import rules
 from services.participation.models import Child, HeldReview, Participation
 from services.participation.schemas import ParentOut, ParticipationIn, ParticipationOut
-from shared import author, footprint
+from services.participation.settings import Settings
+from shared import author
 from shared.auth import Principal
+from shared.context import RequestContext
 from shared.errors import NotFound
-from shared.footprint import events
+from shared.footprint import Subject, events
 from shared.footprint.consumer import Consumer
 from shared.pagination import PageParams, paginate
 
-SERVICE = "participation"
+ParticipationCtx = RequestContext[Settings]
+"""The request's context in this service (shared.context): its settings are the participation ones."""
 
 
 async def _held(session: AsyncSession, review_id: uuid.UUID) -> HeldReview | None:
@@ -105,21 +109,16 @@ def _locked(review_id: uuid.UUID) -> Select[Participation]:
 
 
 async def put_record(
-    session: AsyncSession,
-    consumer: Consumer,
-    review_id: uuid.UUID,
-    body: ParticipationIn,
-    actor: footprint.Actor,
-    *,
-    principal: Principal,
+    ctx: ParticipationCtx, *, consumer: Consumer, review_id: uuid.UUID, body: ParticipationIn
 ) -> ParticipationOut:
     """Record or replace a held review's participation; 404 for a review never held, 422 for a code
     that contradicts the child's age on the review date (or any other bad field)."""
+    session, actor = ctx.session, ctx.actor
     held = await find_held_review(session, consumer, review_id)
     if held is None:
         raise NotFound(f"No review {review_id} has been held (or its review.held event has not arrived).")
     values = checked_values(body, held)
-    iro_id = await footprint_iro(session, principal, held)
+    iro_id = await footprint_iro(session, ctx.principal, held)
 
     current: Participation | None = await session.scalar(_locked(review_id))
     if current is None:
@@ -135,7 +134,7 @@ async def put_record(
             recorded = events.ParticipationRecorded(
                 review_id=held.review_id, review_date=held.review_date, version=1, **values
             )
-            await _append(session, recorded, held, actor, iro_id)
+            _record(ctx, recorded, held, iro_id)
             return record_out(inserted, held)
         current = (await session.scalars(_locked(review_id))).one()
 
@@ -159,7 +158,7 @@ async def put_record(
     event = events.ParticipationReplaced(
         review_id=held.review_id, review_date=held.review_date, version=replaced.version, previous=previous, new=values
     )
-    await _append(session, event, held, actor, iro_id)
+    _record(ctx, event, held, iro_id)
     return record_out(replaced, held)
 
 
@@ -177,22 +176,13 @@ async def footprint_iro(session: AsyncSession, principal: Principal, held: HeldR
     return await author.author_iro(principal, acting=acting, allocated=chair)
 
 
-async def _append(
-    session: AsyncSession,
+def _record(
+    ctx: ParticipationCtx,
     event: events.ParticipationRecorded | events.ParticipationReplaced,
     held: HeldReview,
-    actor: footprint.Actor,
     iro_id: uuid.UUID | None,
 ) -> None:
-    await footprint.append(
-        session,
-        event=event,
-        actor=actor,
-        subject=footprint.Subject("review", held.review_id),
-        service=SERVICE,
-        child_id=held.child_id,
-        iro_id=iro_id,
-    )
+    ctx.record(event, subject=Subject("review", held.review_id), child_id=held.child_id, iro_id=iro_id)
 
 
 async def get_record(session: AsyncSession, review_id: uuid.UUID) -> ParticipationOut:

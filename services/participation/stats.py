@@ -9,7 +9,6 @@ PostgreSQL's `age` counts a year from 29 February as complete on 1 March in a co
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from typing import Final
 
 from sqlalchemy import Date, bindparam, text
@@ -25,6 +24,7 @@ from services.participation.schemas import (
     QuestionStats,
     Rate,
 )
+from services.participation.service import ParticipationCtx
 from shared.errors import DateInFuture, InvalidField
 
 _PARTICIPATED: Final = sorted(rules.PARTICIPATED)
@@ -76,11 +76,12 @@ _BY_AGE = text(
 
 
 async def participation_stats(
-    session: AsyncSession, start: dt.date, end: dt.date, age_on: dt.date | None = None, *, today: dt.date
+    ctx: ParticipationCtx, *, start: dt.date, end: dt.date, age_on: dt.date | None = None
 ) -> ParticipationStats:
     """Held reviews in [start, end] by review date: how many, how many uncoded, by code, and the
     participation rate of children aged 4+ overall and by age. `age_on` after `today` is a 422: an
     age not reached yet is not a figure."""
+    session, today = ctx.session, ctx.today
     check_period(start, end)
     if age_on is not None and age_on > today:
         raise DateInFuture(
@@ -149,11 +150,11 @@ def _zeros() -> dict[str, int]:
     return dict.fromkeys(rules.ANSWERS, 0)
 
 
-async def feedback_stats(
-    session: AsyncSession, start: dt.date, end: dt.date, questions: Sequence[rules.Question]
-) -> FeedbackStats:
-    """Forms received in [start, end]: per respondent, and answer counts per question, overall and
-    per respondent. Questions answered in the period but since dropped from the set come last."""
+async def feedback_stats(ctx: ParticipationCtx, *, start: dt.date, end: dt.date) -> FeedbackStats:
+    """Forms received in [start, end]: per respondent, and answer counts per question (the configured
+    ones first), overall and per respondent. Questions answered in the period but since dropped from
+    the set come last."""
+    session, questions = ctx.session, ctx.settings.questions
     check_period(start, end)
     by_respondent = dict.fromkeys(rules.RESPONDENTS, 0)
     forms = anonymous = 0

@@ -13,17 +13,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.reviews import errors, rules, schemas
 from services.reviews.models import CarePeriod, CaseNote, Child, Decision, Iro, MidwayReview, Rearrangement, Review
 from services.reviews.service import (
-    Context,
+    ReviewsCtx,
     author_iro,
     eighteenth_birthday,
+    footprint_iro,
     get_child,
     not_in_future,
-    record,
+    record_keeping,
     schedule_review,
 )
 from shared import logic
 from shared.errors import CodeNotOnList, NotFound
 from shared.footprint import events
+from shared.footprint.models import Subject
 
 
 async def get_review(session: AsyncSession, review_id: uuid.UUID, *, lock: bool = False) -> Review:
@@ -95,14 +97,16 @@ def decision_past_due_sql(day: dt.date) -> Any:
     return rules.decision_past_due(Decision.status, Decision.due_on, day, logic.SQL)
 
 
-def review_read(review: Review, date_of_birth: dt.date, ctx: Context) -> schemas.ReviewRead:
-    keeping = ctx.record_keeping
+def review_read(ctx: ReviewsCtx, *, review: Review, date_of_birth: dt.date) -> schemas.ReviewRead:
+    # The deadlines around the review's date: held, else planned, else due; only the social
+    # worker's report precedes it, so the others apply once it is held.
     review_on = review.held_on or review.planned_on or review.due_on
-    sw_due = rules.sw_report_due(ctx.calendar, review_on, keeping)
-    held = review.held_on
-    decisions_due = rules.decisions_due(ctx.calendar, held, keeping) if held else None
-    record_due = rules.record_due(ctx.calendar, held, keeping) if held else None
-    letter_due = rules.letter_due(ctx.calendar, held, keeping) if held else None
+    deadlines = rules.record_deadlines(ctx.calendar, review_on, record_keeping(ctx.settings))
+    sw_due = deadlines.sw_report_due
+    held = review.held_on is not None
+    decisions_due = deadlines.decisions_due if held else None
+    record_due = deadlines.record_due if held else None
+    letter_due = deadlines.letter_due if held else None
     return schemas.ReviewRead(
         id=review.id,
         child_id=review.child_id,
@@ -113,7 +117,7 @@ def review_read(review: Review, date_of_birth: dt.date, ctx: Context) -> schemas
         statutory_due_on=review.statutory_due_on,
         early_reason=review.early_reason,
         planned_on=review.planned_on,
-        status=status_of(review, date_of_birth, ctx.today),  # type: ignore[arg-type]
+        status=status_of(review, date_of_birth, ctx.today),
         held_on=review.held_on,
         meeting_dates=review.meeting_dates,
         format=review.format,
@@ -146,11 +150,9 @@ def require_scheduled(review: Review, doing: str) -> None:
         raise errors.ReviewNotScheduled(f"Cannot {doing}: the review is {review.status}.", current_state=review.status)
 
 
-async def bring_forward(
-    session: AsyncSession, *, review_id: uuid.UUID, body: schemas.EarlyReview, ctx: Context
-) -> Review:
+async def bring_forward(ctx: ReviewsCtx, *, review_id: uuid.UUID, body: schemas.EarlyReview) -> Review:
     """An early review (reg 33(3)): `due_on` moves earlier; `statutory_due_on` never moves."""
-    review = await get_review(session, review_id, lock=True)
+    review = await get_review(ctx.session, review_id, lock=True)
     require_scheduled(review, "bring the review forward")
     if not rules.valid_early_reason(body.reason):
         valid = rules.listed("early_review_reasons")
@@ -163,75 +165,75 @@ async def bring_forward(
         raise errors.ReasonDetailMissing("Give the detail of an `other` reason.", field="detail")
     if body.due_on >= review.due_on:
         raise errors.EarlyReviewNotEarlier(f"An early review must be due before {review.due_on}.")
-    period = await session.get(CarePeriod, review.care_period_id)
+    period = await ctx.session.get(CarePeriod, review.care_period_id)
     assert period is not None
     if body.due_on < period.started_on:
         raise errors.BeforeCarePeriod(
             f"due_on is before the care period started ({period.started_on}).", field="due_on"
         )
-    review.due_on, review.early_reason = body.due_on, body.reason
-    await record(
-        session, ctx,
+    review.due_on, review.early_reason = rules.bring_forward(review.due_on, body.due_on), body.reason
+    await ctx.session.flush()  # the change is written before its event is recorded
+    ctx.record(
         events.ReviewBroughtForward(review_id=review.id, due_on=body.due_on, statutory_due_on=review.statutory_due_on,
                                     reason=body.reason),
-        subject=("review", review.id), child_id=review.child_id,
+        subject=Subject("review", review.id), child_id=review.child_id,
+        iro_id=await footprint_iro(ctx, child_id=review.child_id),
     )  # fmt: skip
     return review
 
 
-async def rearrange(
-    session: AsyncSession, *, review_id: uuid.UUID, body: schemas.Rearrangement, ctx: Context
-) -> Review:
+async def rearrange(ctx: ReviewsCtx, *, review_id: uuid.UUID, body: schemas.Rearrangement) -> Review:
     """A review stood down and rearranged: the new planned date, with the history and the reason."""
-    review = await get_review(session, review_id, lock=True)
+    review = await get_review(ctx.session, review_id, lock=True)
     require_scheduled(review, "rearrange the review")
-    child = await get_child(session, review.child_id)
+    child = await get_child(ctx.session, review.child_id)
     if not rules.within_care_age(body.planned_on, child.date_of_birth):
         raise errors.PastEighteenthBirthday(
             "No review can be held on or after the child's 18th birthday.", field="planned_on"
         )
-    session.add(
+    ctx.session.add(
         Rearrangement(
             id=uuid.uuid4(), review_id=review.id, previous_planned_on=review.planned_on,
             planned_on=body.planned_on, reason=body.reason, recorded_by=ctx.principal.sub,
         )
     )  # fmt: skip
     previous, review.planned_on = review.planned_on, body.planned_on
-    await record(
-        session, ctx,
+    await ctx.session.flush()  # the change is written before its event is recorded
+    ctx.record(
         events.ReviewRearranged(review_id=review.id, planned_on=body.planned_on, previous_planned_on=previous),
-        subject=("review", review.id), child_id=review.child_id,
+        subject=Subject("review", review.id), child_id=review.child_id,
+        iro_id=await footprint_iro(ctx, child_id=review.child_id),
     )  # fmt: skip
     return review
 
 
-async def hold(session: AsyncSession, *, review_id: uuid.UUID, body: schemas.ReviewHeld, ctx: Context) -> Review:
+async def hold(ctx: ReviewsCtx, *, review_id: uuid.UUID, body: schemas.ReviewHeld) -> Review:
     """Hold a review: timeliness against the statutory date, the late reason, who chaired; then
     schedule the next one from the date actually held (reg 33)."""
-    review = await get_review(session, review_id, lock=True)
+    review = await get_review(ctx.session, review_id, lock=True)
     require_scheduled(review, "hold the review")
-    child = await get_child(session, review.child_id)
-    period = await session.get(CarePeriod, review.care_period_id)
+    child = await get_child(ctx.session, review.child_id)
+    period = await ctx.session.get(CarePeriod, review.care_period_id)
     assert period is not None
     held_on = body.held_on
     if body.meeting_dates:
         first = rules.review_date_of_meetings(body.meeting_dates)
         if first != held_on:
             raise errors.HeldOnNotFirstMeeting(f"held_on must be the first meeting's date ({first}).")
-    not_in_future(held_on, "held_on", ctx)
+    not_in_future(ctx, day=held_on, field="held_on")
     if held_on < period.started_on:
         raise errors.BeforeCarePeriod(
             f"held_on is before the child entered care ({period.started_on}).", field="held_on"
         )
     if not rules.within_care_age(held_on, child.date_of_birth):
         raise errors.PastEighteenthBirthday("No review is held on or after the child's 18th birthday.", field="held_on")
-    previous = await session.scalar(
+    previous = await ctx.session.scalar(
         select(func.max(Review.held_on)).where(Review.care_period_id == period.id, Review.status == "held")
     )
     if previous is not None and held_on < previous:
         raise errors.ReviewBeforePrevious(f"The previous review was held on {previous}; this one cannot be earlier.")
     in_time = rules.is_in_time(held_on, review.statutory_due_on)
-    if not in_time:
+    if rules.needs_late_reason(held_on, review.statutory_due_on):
         if not body.late_reason:
             raise errors.ReviewLateWithoutReason(
                 f"The review is late (statutory due {review.statutory_due_on}): give a reason."
@@ -248,40 +250,41 @@ async def hold(session: AsyncSession, *, review_id: uuid.UUID, body: schemas.Rev
             raise errors.ReasonDetailMissing("Give the detail of an `other` reason.", field="late_reason_detail")
     elif body.late_reason:
         raise errors.ReviewNotLate("The review is in time: a late reason does not apply.")
-    chair = await author_iro(session, ctx, child_id=child.id, on=held_on)
+    chair = await author_iro(ctx, child_id=child.id, on=held_on)
     review.status, review.held_on, review.in_time = rules.STATUS_HELD, held_on, in_time
     review.meeting_dates = sorted(body.meeting_dates) if body.meeting_dates else None
     review.format, review.venue, review.chaired_by_child = body.format, body.venue, body.chaired_by_child
     review.late_reason, review.late_reason_detail = body.late_reason, body.late_reason_detail
     review.chaired_by_iro_id = chair
-    await session.flush()
-    await record(
-        session, ctx,
+    await ctx.session.flush()
+    ctx.record(
         events.ReviewHeld(review_id=review.id, care_period_id=period.id, child_id=child.id,
                           date_of_birth=child.date_of_birth, held_on=held_on, sequence=review.sequence,
                           kind=rules.review_kind(review.sequence), format=body.format, chaired_by_iro_id=chair,
                           chaired_by_child=body.chaired_by_child, in_time=in_time,
                           statutory_due_on=review.statutory_due_on, late_reason=body.late_reason),
-        subject=("review", review.id), child_id=child.id, iro_id=chair,
+        subject=Subject("review", review.id), child_id=child.id,
+        iro_id=await footprint_iro(ctx, child_id=child.id, author=chair),
     )  # fmt: skip
     if period.ended_on is None:
         short_break = rules.is_short_break(period.legal_status)
-        due = rules.next_review_due(held_on, held_sequence=review.sequence, short_break=short_break)
-        await schedule_review(session, ctx, child=child, period=period, sequence=review.sequence + 1, due=due)
+        due = rules.review_due(
+            ctx.calendar, sequence=review.sequence + 1, started_on=period.started_on, previous_held_on=held_on,
+            short_break=short_break,
+        )  # fmt: skip
+        await schedule_review(ctx, child=child, period=period, sequence=review.sequence + 1, due=due)
     return review
 
 
-async def update_record_keeping(
-    session: AsyncSession, *, review_id: uuid.UUID, body: schemas.ReviewRecordKeeping, ctx: Context
-) -> Review:
-    review = await get_review(session, review_id, lock=True)
+async def update_record_keeping(ctx: ReviewsCtx, *, review_id: uuid.UUID, body: schemas.ReviewRecordKeeping) -> Review:
+    review = await get_review(ctx.session, review_id, lock=True)
     changes = body.model_dump(exclude_unset=True)
     if not changes:
         raise errors.NothingToUpdate("Send at least one of the record-keeping dates.")
     for field, value in changes.items():
         if value is None:
             continue
-        not_in_future(value, field, ctx)
+        not_in_future(ctx, day=value, field=field)
         if field != "sw_report_received_on":
             if review.held_on is None:
                 raise errors.ReviewNotHeld(
@@ -291,9 +294,11 @@ async def update_record_keeping(
                 raise errors.BeforeReviewHeld(f"{field} is before the review was held ({review.held_on}).", field=field)
     for field, value in changes.items():
         setattr(review, field, value)
-    await record(
-        session, ctx, events.ReviewRecordKeepingUpdated(review_id=review.id, **changes),
-        subject=("review", review.id), child_id=review.child_id,
+    await ctx.session.flush()  # the change is written before its event is recorded
+    ctx.record(
+        events.ReviewRecordKeepingUpdated(review_id=review.id, **changes),
+        subject=Subject("review", review.id), child_id=review.child_id,
+        iro_id=await footprint_iro(ctx, child_id=review.child_id),
     )  # fmt: skip
     return review
 
@@ -301,10 +306,8 @@ async def update_record_keeping(
 # --- Decisions -----------------------------------------------------------------------------------
 
 
-async def add_decision(
-    session: AsyncSession, *, review_id: uuid.UUID, body: schemas.DecisionCreate, ctx: Context
-) -> Decision:
-    review = await get_review(session, review_id)
+async def add_decision(ctx: ReviewsCtx, *, review_id: uuid.UUID, body: schemas.DecisionCreate) -> Decision:
+    review = await get_review(ctx.session, review_id)
     if review.held_on is None:
         raise errors.ReviewNotHeld(
             f"The review is {review.status}: decisions are made at a held review.", current_state=review.status
@@ -314,20 +317,18 @@ async def add_decision(
     decision = Decision(
         id=uuid.uuid4(), review_id=review.id, child_id=review.child_id, status="open", **body.model_dump()
     )
-    session.add(decision)
-    await session.flush()
-    await record(
-        session, ctx,
+    ctx.session.add(decision)
+    await ctx.session.flush()
+    ctx.record(
         events.DecisionRecorded(decision_id=decision.id, review_id=review.id, owner=body.owner, due_on=body.due_on),
-        subject=("decision", decision.id), child_id=review.child_id,
+        subject=Subject("decision", decision.id), child_id=review.child_id,
+        iro_id=await footprint_iro(ctx, child_id=review.child_id),
     )  # fmt: skip
     return decision
 
 
-async def update_decision(
-    session: AsyncSession, *, decision_id: uuid.UUID, body: schemas.DecisionUpdate, ctx: Context
-) -> Decision:
-    decision = await session.scalar(select(Decision).where(Decision.id == decision_id).with_for_update())
+async def update_decision(ctx: ReviewsCtx, *, decision_id: uuid.UUID, body: schemas.DecisionUpdate) -> Decision:
+    decision = await ctx.session.scalar(select(Decision).where(Decision.id == decision_id).with_for_update())
     if decision is None:
         raise NotFound(f"No decision {decision_id}.")
     changes = body.model_dump(exclude_unset=True)
@@ -337,7 +338,7 @@ async def update_decision(
         raise errors.NullNotAllowed("status cannot be null.", field="status")
     completed = changes.get("completed_on")
     if completed is not None:
-        not_in_future(completed, "completed_on", ctx)
+        not_in_future(ctx, day=completed, field="completed_on")
     status = changes.get("status", decision.status)
     if status == "open" and completed is not None:
         raise errors.OpenDecisionCompleted("An open decision has no completed_on date.")
@@ -345,9 +346,11 @@ async def update_decision(
         setattr(decision, field, value)
     if status == "open":
         decision.completed_on = None
-    await record(
-        session, ctx, events.DecisionUpdated(decision_id=decision.id, **changes),
-        subject=("decision", decision.id), child_id=decision.child_id,
+    await ctx.session.flush()  # the change is written before its event is recorded
+    ctx.record(
+        events.DecisionUpdated(decision_id=decision.id, **changes),
+        subject=Subject("decision", decision.id), child_id=decision.child_id,
+        iro_id=await footprint_iro(ctx, child_id=decision.child_id),
     )  # fmt: skip
     return decision
 
@@ -355,46 +358,43 @@ async def update_decision(
 # --- Midway reviews and case notes ----------------------------------------------------------------
 
 
-async def hold_midway_review(
-    session: AsyncSession, *, child_id: uuid.UUID, body: schemas.MidwayReviewCreate, ctx: Context
-) -> MidwayReview:
-    child = await get_child(session, child_id)
-    not_in_future(body.held_on, "held_on", ctx)
+async def hold_midway_review(ctx: ReviewsCtx, *, child_id: uuid.UUID, body: schemas.MidwayReviewCreate) -> MidwayReview:
+    child = await get_child(ctx.session, child_id)
+    not_in_future(ctx, day=body.held_on, field="held_on")
     if not rules.within_care_age(body.held_on, child.date_of_birth):
         raise errors.PastEighteenthBirthday("held_on is on or after the child's 18th birthday.", field="held_on")
-    iro_id = await author_iro(session, ctx, child_id=child.id, on=body.held_on)
+    iro_id = await author_iro(ctx, child_id=child.id, on=body.held_on)
     midway = MidwayReview(
         id=uuid.uuid4(), child_id=child.id, iro_id=iro_id, recorded_by=ctx.principal.sub, **body.model_dump()
     )
-    session.add(midway)
-    await session.flush()
-    await record(
-        session, ctx, events.MidwayReviewHeld(midway_review_id=midway.id, held_on=body.held_on, outcome=body.outcome),
-        subject=("midway_review", midway.id), child_id=child.id, iro_id=iro_id,
+    ctx.session.add(midway)
+    await ctx.session.flush()
+    ctx.record(
+        events.MidwayReviewHeld(midway_review_id=midway.id, held_on=body.held_on, outcome=body.outcome),
+        subject=Subject("midway_review", midway.id), child_id=child.id,
+        iro_id=await footprint_iro(ctx, child_id=child.id, author=iro_id),
     )  # fmt: skip
     return midway
 
 
-async def record_case_note(
-    session: AsyncSession, *, child_id: uuid.UUID, body: schemas.CaseNoteCreate, ctx: Context
-) -> CaseNote:
-    child = await get_child(session, child_id)
-    not_in_future(body.recorded_on, "recorded_on", ctx)
+async def record_case_note(ctx: ReviewsCtx, *, child_id: uuid.UUID, body: schemas.CaseNoteCreate) -> CaseNote:
+    child = await get_child(ctx.session, child_id)
+    not_in_future(ctx, day=body.recorded_on, field="recorded_on")
     # The author: the caller when an IRO; another IRO only when a manager, admin or case system names one.
-    author = await author_iro(session, ctx, named=body.iro_id, field="iro_id")
-    if body.iro_id is not None and await session.get(Iro, body.iro_id) is None:
+    author = await author_iro(ctx, named=body.iro_id, field="iro_id")
+    if body.iro_id is not None and await ctx.session.get(Iro, body.iro_id) is None:
         raise errors.UnknownIro(f"No IRO {body.iro_id}.")
     note = CaseNote(
         id=uuid.uuid4(), child_id=child.id, recorded_on=body.recorded_on, text=body.text, kind=body.kind,
         iro_id=author, recorded_by=ctx.principal.sub,
     )  # fmt: skip
-    session.add(note)
-    await session.flush()
-    await record(
-        session, ctx,
+    ctx.session.add(note)
+    await ctx.session.flush()
+    ctx.record(
         events.CaseNoteRecorded(case_note_id=note.id, recorded_on=body.recorded_on, kind=body.kind,
                                 author_iro_id=author),
-        subject=("case_note", note.id), child_id=child.id, iro_id=author,
+        subject=Subject("case_note", note.id), child_id=child.id,
+        iro_id=await footprint_iro(ctx, child_id=child.id, author=author),
     )  # fmt: skip
     return note
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from sqlalchemy import Select, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.reviews import review_service, schemas, service, stats
 from services.reviews.models import (
@@ -22,34 +21,15 @@ from services.reviews.models import (
     Rearrangement,
     Review,
 )
-from services.reviews.settings import Settings
-from shared import footprint, roles
-from shared.clock import today
-from shared.db import UnitOfWork, get_session
+from shared.context import Ctx
+from shared.db import UnitOfWork
 from shared.errors import InvalidField
 from shared.pagination import Page, PageParams, paginate
 from shared.types import Date, Line, Reference
 
 router = APIRouter(prefix="/v1", route_class=UnitOfWork)
 
-Session = Annotated[AsyncSession, Depends(get_session)]
-Today = Annotated[dt.date, Depends(today)]
 Pages = Annotated[PageParams, Depends()]
-
-
-async def context(request: Request, day: Today, principal: roles.Caller) -> service.Context:
-    """The request's `service.Context`, after the route's role check (its row in shared/roles.py)."""
-    settings: Settings = request.app.state.settings
-    return service.Context(
-        principal=principal,
-        actor=footprint.actor_for(principal, request.headers.get(footprint.SOURCE_HEADER)),
-        today=day,
-        calendar=request.app.state.calendar,
-        settings=settings,
-    )
-
-
-Ctx = Annotated[service.Context, Depends(context)]
 
 
 def check_range(start: dt.date, end: dt.date) -> None:
@@ -61,15 +41,15 @@ def check_range(start: dt.date, end: dt.date) -> None:
 
 
 @router.post("/iros", status_code=201, tags=["iros"])
-async def create_iro(body: schemas.IroCreate, session: Session, ctx: Ctx) -> schemas.IroRead:
+async def create_iro(body: schemas.IroCreate, ctx: Ctx) -> schemas.IroRead:
     """Register an IRO (managers). The email identifies the IRO behind a token."""
-    iro = await service.create_iro(session, body=body, ctx=ctx)
+    iro = await service.create_iro(ctx, body=body)
     return service.iro_read(iro, 0, ctx.settings)
 
 
 @router.get("/iros", tags=["iros"])
 async def list_iros(
-    session: Session, ctx: Ctx, pages: Pages, email: Line | None = None, active: bool | None = None
+    ctx: Ctx, pages: Pages, email: Line | None = None, active: bool | None = None
 ) -> Page[schemas.IroRead]:
     """IROs with today's caseload; `email` finds the IRO behind a token."""
     query = select(Iro)
@@ -77,22 +57,22 @@ async def list_iros(
         query = query.where(func.lower(Iro.email) == email.lower())
     if active is not None:
         query = query.where(Iro.active == active)
-    iros, cursor = await paginate(session, query, keys=[Iro.id], params=pages)
-    counts = await service.caseloads(session, ctx.today, [iro.id for iro in iros])
+    iros, cursor = await paginate(ctx.session, query, keys=[Iro.id], params=pages)
+    counts = await service.caseloads(ctx.session, ctx.today, [iro.id for iro in iros])
     return Page(items=[service.iro_read(i, counts.get(i.id, 0), ctx.settings) for i in iros], next_cursor=cursor)
 
 
 @router.get("/iros/{iro_id}", tags=["iros"])
-async def read_iro(iro_id: uuid.UUID, session: Session, ctx: Ctx) -> schemas.IroRead:
-    iro = await service.get_iro(session, iro_id)
-    counts = await service.caseloads(session, ctx.today, [iro.id])
+async def read_iro(iro_id: uuid.UUID, ctx: Ctx) -> schemas.IroRead:
+    iro = await service.get_iro(ctx.session, iro_id)
+    counts = await service.caseloads(ctx.session, ctx.today, [iro.id])
     return service.iro_read(iro, counts.get(iro.id, 0), ctx.settings)
 
 
 @router.patch("/iros/{iro_id}", tags=["iros"])
-async def update_iro(iro_id: uuid.UUID, body: schemas.IroUpdate, session: Session, ctx: Ctx) -> schemas.IroRead:
-    iro = await service.update_iro(session, iro_id=iro_id, body=body, ctx=ctx)
-    counts = await service.caseloads(session, ctx.today, [iro.id])
+async def update_iro(iro_id: uuid.UUID, body: schemas.IroUpdate, ctx: Ctx) -> schemas.IroRead:
+    iro = await service.update_iro(ctx, iro_id=iro_id, body=body)
+    counts = await service.caseloads(ctx.session, ctx.today, [iro.id])
     return service.iro_read(iro, counts.get(iro.id, 0), ctx.settings)
 
 
@@ -100,15 +80,14 @@ async def update_iro(iro_id: uuid.UUID, body: schemas.IroUpdate, session: Sessio
 
 
 @router.post("/children", status_code=201, tags=["children"])
-async def register_child(body: schemas.ChildCreate, session: Session, ctx: Ctx) -> schemas.ChildRead:
+async def register_child(body: schemas.ChildCreate, ctx: Ctx) -> schemas.ChildRead:
     """Register a child; 409 when the `la_reference` is taken."""
-    child = await service.register_child(session, body=body, ctx=ctx)
-    return await service.child_read(session, child, ctx)
+    child = await service.register_child(ctx, body=body)
+    return await service.child_read(ctx, child=child)
 
 
 @router.get("/children", tags=["children"])
 async def list_children(
-    session: Session,
     ctx: Ctx,
     pages: Pages,
     la_reference: Reference | None = None,
@@ -120,28 +99,26 @@ async def list_children(
     if iro_id:
         allocated = select(Allocation.child_id).where(Allocation.iro_id == iro_id, service.active_on(ctx.today))
         query = query.where(Child.id.in_(allocated))
-    children, cursor = await paginate(session, query, keys=[Child.id], params=pages)
-    return Page(items=[await service.child_read(session, c, ctx) for c in children], next_cursor=cursor)
+    children, cursor = await paginate(ctx.session, query, keys=[Child.id], params=pages)
+    return Page(items=[await service.child_read(ctx, child=c) for c in children], next_cursor=cursor)
 
 
 @router.get("/children/{child_id}", tags=["children"])
-async def read_child(child_id: uuid.UUID, session: Session, ctx: Ctx) -> schemas.ChildRead:
-    return await service.child_read(session, await service.get_child(session, child_id), ctx)
+async def read_child(child_id: uuid.UUID, ctx: Ctx) -> schemas.ChildRead:
+    return await service.child_read(ctx, child=await service.get_child(ctx.session, child_id))
 
 
 @router.post("/children/{child_id}/care-periods", status_code=201, tags=["care periods"])
-async def start_care_period(
-    child_id: uuid.UUID, body: schemas.CarePeriodStart, session: Session, ctx: Ctx
-) -> schemas.CarePeriodRead:
+async def start_care_period(child_id: uuid.UUID, body: schemas.CarePeriodStart, ctx: Ctx) -> schemas.CarePeriodRead:
     """The child becomes looked after: the first review is scheduled (20 working days; 3 months for short breaks)."""
-    period = await service.start_care_period(session, child_id=child_id, body=body, ctx=ctx)
-    return service.period_read(period, await service.get_child(session, child_id), ctx.today)
+    period = await service.start_care_period(ctx, child_id=child_id, body=body)
+    return service.period_read(period, await service.get_child(ctx.session, child_id), ctx.today)
 
 
 @router.get("/children/{child_id}/care-periods", tags=["care periods"])
-async def list_care_periods(child_id: uuid.UUID, session: Session, ctx: Ctx) -> Page[schemas.CarePeriodRead]:
-    child = await service.get_child(session, child_id)
-    periods = await session.scalars(
+async def list_care_periods(child_id: uuid.UUID, ctx: Ctx) -> Page[schemas.CarePeriodRead]:
+    child = await service.get_child(ctx.session, child_id)
+    periods = await ctx.session.scalars(
         select(CarePeriod).where(CarePeriod.child_id == child.id).order_by(CarePeriod.started_on)
     )
     return Page(items=[service.period_read(p, child, ctx.today) for p in periods.all()])
@@ -149,43 +126,41 @@ async def list_care_periods(child_id: uuid.UUID, session: Session, ctx: Ctx) -> 
 
 @router.post("/children/{child_id}/care-periods/{period_id}/end", tags=["care periods"])
 async def end_care_period(
-    child_id: uuid.UUID, period_id: uuid.UUID, body: schemas.CarePeriodEnd, session: Session, ctx: Ctx
+    child_id: uuid.UUID, period_id: uuid.UUID, body: schemas.CarePeriodEnd, ctx: Ctx
 ) -> schemas.CarePeriodRead:
     """The child leaves care: unheld reviews past their statutory date become `missed`, the rest `cancelled`."""
-    period = await service.end_care_period(session, child_id=child_id, period_id=period_id, body=body, ctx=ctx)
-    return service.period_read(period, await service.get_child(session, child_id), ctx.today)
+    period = await service.end_care_period(ctx, child_id=child_id, period_id=period_id, body=body)
+    return service.period_read(period, await service.get_child(ctx.session, child_id), ctx.today)
 
 
 @router.post("/children/{child_id}/placement-changes", status_code=201, tags=["care periods"])
 async def change_placement(
-    child_id: uuid.UUID, body: schemas.PlacementChangeCreate, session: Session, ctx: Ctx
+    child_id: uuid.UUID, body: schemas.PlacementChangeCreate, ctx: Ctx
 ) -> schemas.PlacementChangeRead:
-    change = await service.change_placement(session, child_id=child_id, body=body, ctx=ctx)
+    change = await service.change_placement(ctx, child_id=child_id, body=body)
     return schemas.PlacementChangeRead.model_validate(change)
 
 
 @router.post("/children/{child_id}/legal-status-changes", status_code=201, tags=["care periods"])
 async def change_legal_status(
-    child_id: uuid.UUID, body: schemas.LegalStatusChangeCreate, session: Session, ctx: Ctx
+    child_id: uuid.UUID, body: schemas.LegalStatusChangeCreate, ctx: Ctx
 ) -> schemas.LegalStatusChangeRead:
-    change = await service.change_legal_status(session, child_id=child_id, body=body, ctx=ctx)
+    change = await service.change_legal_status(ctx, child_id=child_id, body=body)
     return schemas.LegalStatusChangeRead.model_validate(change)
 
 
 @router.put("/children/{child_id}/iro", tags=["allocation"])
-async def allocate_iro(
-    child_id: uuid.UUID, body: schemas.AllocationCreate, session: Session, ctx: Ctx
-) -> schemas.AllocationRead:
+async def allocate_iro(child_id: uuid.UUID, body: schemas.AllocationCreate, ctx: Ctx) -> schemas.AllocationRead:
     """Allocate an IRO (managers); the previous allocation ends that day and stays in the history."""
-    allocation = await service.allocate(session, child_id=child_id, body=body, ctx=ctx)
+    allocation = await service.allocate(ctx, child_id=child_id, body=body)
     return schemas.AllocationRead.model_validate(allocation)
 
 
 @router.get("/children/{child_id}/iro-allocations", tags=["allocation"])
-async def allocation_history(child_id: uuid.UUID, session: Session, ctx: Ctx) -> Page[schemas.AllocationRead]:
+async def allocation_history(child_id: uuid.UUID, ctx: Ctx) -> Page[schemas.AllocationRead]:
     """Every IRO the child has had, oldest first (continuity of IRO is itself reported)."""
-    await service.get_child(session, child_id)
-    rows = await session.scalars(
+    await service.get_child(ctx.session, child_id)
+    rows = await ctx.session.scalars(
         select(Allocation)
         .where(Allocation.child_id == child_id)
         .order_by(Allocation.allocated_on, Allocation.created_at)
@@ -196,23 +171,27 @@ async def allocation_history(child_id: uuid.UUID, session: Session, ctx: Ctx) ->
 # --- Reviews -------------------------------------------------------------------------------------
 
 
-async def reviews_page(session: AsyncSession, query: Select[tuple[Review]], ctx: service.Context, pages: PageParams,
-                       keys: list) -> Page[schemas.ReviewRead]:  # type: ignore[type-arg]  # fmt: skip
-    rows, cursor = await paginate(session, query.add_columns(Child.date_of_birth).join(Child), keys=keys, params=pages)
-    return Page(items=[review_service.review_read(r, dob, ctx) for r, dob in rows], next_cursor=cursor)
+async def reviews_page(
+    ctx: service.ReviewsCtx, *, query: Select[Review], pages: PageParams, keys: list[Any]
+) -> Page[schemas.ReviewRead]:
+    rows, cursor = await paginate(
+        ctx.session, query.add_columns(Child.date_of_birth).join(Child), keys=keys, params=pages
+    )
+    return Page(
+        items=[review_service.review_read(ctx, review=r, date_of_birth=dob) for r, dob in rows], next_cursor=cursor
+    )
 
 
 @router.get("/children/{child_id}/reviews", tags=["reviews"])
-async def child_reviews(child_id: uuid.UUID, session: Session, ctx: Ctx, pages: Pages) -> Page[schemas.ReviewRead]:
+async def child_reviews(child_id: uuid.UUID, ctx: Ctx, pages: Pages) -> Page[schemas.ReviewRead]:
     """The child's reviews, oldest first."""
-    await service.get_child(session, child_id)
+    await service.get_child(ctx.session, child_id)
     query = select(Review).where(Review.child_id == child_id)
-    return await reviews_page(session, query, ctx, pages, [Review.due_on, Review.id])
+    return await reviews_page(ctx, query=query, pages=pages, keys=[Review.due_on, Review.id])
 
 
 @router.get("/reviews", tags=["reviews"])
 async def list_reviews(
-    session: Session,
     ctx: Ctx,
     pages: Pages,
     iro_id: uuid.UUID | None = Query(None, description="Reviews of children allocated to this IRO today."),
@@ -236,74 +215,66 @@ async def list_reviews(
         query = query.where(Review.due_on >= due_from)
     if due_to:
         query = query.where(Review.due_on <= due_to)
-    return await reviews_page(session, query, ctx, pages, [Review.due_on, Review.id])
+    return await reviews_page(ctx, query=query, pages=pages, keys=[Review.due_on, Review.id])
 
 
-async def one_review(session: AsyncSession, review: Review, ctx: service.Context) -> schemas.ReviewRead:
-    return review_service.review_read(review, await review_service.child_date_of_birth(session, review.child_id), ctx)
+async def one_review(ctx: service.ReviewsCtx, *, review: Review) -> schemas.ReviewRead:
+    dob = await review_service.child_date_of_birth(ctx.session, review.child_id)
+    return review_service.review_read(ctx, review=review, date_of_birth=dob)
 
 
 @router.get("/reviews/{review_id}", tags=["reviews"])
-async def read_review(review_id: uuid.UUID, session: Session, ctx: Ctx) -> schemas.ReviewRead:
-    return await one_review(session, await review_service.get_review(session, review_id), ctx)
+async def read_review(review_id: uuid.UUID, ctx: Ctx) -> schemas.ReviewRead:
+    return await one_review(ctx, review=await review_service.get_review(ctx.session, review_id))
 
 
 @router.post("/reviews/{review_id}/early", tags=["reviews"])
-async def bring_forward(
-    review_id: uuid.UUID, body: schemas.EarlyReview, session: Session, ctx: Ctx
-) -> schemas.ReviewRead:
+async def bring_forward(review_id: uuid.UUID, body: schemas.EarlyReview, ctx: Ctx) -> schemas.ReviewRead:
     """An early review (reg 33(3)): `due_on` moves earlier; in-time is still judged on `statutory_due_on`."""
-    review = await review_service.bring_forward(session, review_id=review_id, body=body, ctx=ctx)
-    return await one_review(session, review, ctx)
+    review = await review_service.bring_forward(ctx, review_id=review_id, body=body)
+    return await one_review(ctx, review=review)
 
 
 @router.post("/reviews/{review_id}/rearrangements", tags=["reviews"])
-async def rearrange(
-    review_id: uuid.UUID, body: schemas.Rearrangement, session: Session, ctx: Ctx
-) -> schemas.ReviewRead:
-    review = await review_service.rearrange(session, review_id=review_id, body=body, ctx=ctx)
-    return await one_review(session, review, ctx)
+async def rearrange(review_id: uuid.UUID, body: schemas.Rearrangement, ctx: Ctx) -> schemas.ReviewRead:
+    review = await review_service.rearrange(ctx, review_id=review_id, body=body)
+    return await one_review(ctx, review=review)
 
 
 @router.get("/reviews/{review_id}/rearrangements", tags=["reviews"])
-async def rearrangements(review_id: uuid.UUID, session: Session, ctx: Ctx) -> Page[schemas.RearrangementRead]:
-    await review_service.get_review(session, review_id)
-    rows = await session.scalars(
+async def rearrangements(review_id: uuid.UUID, ctx: Ctx) -> Page[schemas.RearrangementRead]:
+    await review_service.get_review(ctx.session, review_id)
+    rows = await ctx.session.scalars(
         select(Rearrangement).where(Rearrangement.review_id == review_id).order_by(Rearrangement.created_at)
     )
     return Page(items=[schemas.RearrangementRead.model_validate(r) for r in rows.all()])
 
 
 @router.post("/reviews/{review_id}/held", tags=["reviews"])
-async def hold(review_id: uuid.UUID, body: schemas.ReviewHeld, session: Session, ctx: Ctx) -> schemas.ReviewRead:
+async def hold(review_id: uuid.UUID, body: schemas.ReviewHeld, ctx: Ctx) -> schemas.ReviewRead:
     """Record the review held (its first meeting's date); a late one needs a reason. Schedules the next."""
-    review = await review_service.hold(session, review_id=review_id, body=body, ctx=ctx)
-    return await one_review(session, review, ctx)
+    review = await review_service.hold(ctx, review_id=review_id, body=body)
+    return await one_review(ctx, review=review)
 
 
 @router.patch("/reviews/{review_id}", tags=["reviews"])
-async def update_review(
-    review_id: uuid.UUID, body: schemas.ReviewRecordKeeping, session: Session, ctx: Ctx
-) -> schemas.ReviewRead:
+async def update_review(review_id: uuid.UUID, body: schemas.ReviewRecordKeeping, ctx: Ctx) -> schemas.ReviewRead:
     """Record-keeping dates: the social worker's report, decisions issued, record issued, letter to the child."""
-    review = await review_service.update_record_keeping(session, review_id=review_id, body=body, ctx=ctx)
-    return await one_review(session, review, ctx)
+    review = await review_service.update_record_keeping(ctx, review_id=review_id, body=body)
+    return await one_review(ctx, review=review)
 
 
 # --- Decisions, midway reviews, case notes ----------------------------------------------------------
 
 
 @router.post("/reviews/{review_id}/decisions", status_code=201, tags=["decisions"])
-async def add_decision(
-    review_id: uuid.UUID, body: schemas.DecisionCreate, session: Session, ctx: Ctx
-) -> schemas.DecisionRead:
-    decision = await review_service.add_decision(session, review_id=review_id, body=body, ctx=ctx)
+async def add_decision(review_id: uuid.UUID, body: schemas.DecisionCreate, ctx: Ctx) -> schemas.DecisionRead:
+    decision = await review_service.add_decision(ctx, review_id=review_id, body=body)
     return review_service.decision_read(decision, ctx.today)
 
 
 @router.get("/decisions", tags=["decisions"])
 async def list_decisions(
-    session: Session,
     ctx: Ctx,
     pages: Pages,
     child_id: uuid.UUID | None = None,
@@ -325,49 +296,43 @@ async def list_decisions(
     if past_due is not None:
         condition = review_service.decision_past_due_sql(ctx.today)
         query = query.where(condition if past_due else ~condition)
-    rows, cursor = await paginate(session, query, keys=[Decision.due_on, Decision.id], params=pages)
+    rows, cursor = await paginate(ctx.session, query, keys=[Decision.due_on, Decision.id], params=pages)
     return Page(items=[review_service.decision_read(d, ctx.today) for d in rows], next_cursor=cursor)
 
 
 @router.patch("/decisions/{decision_id}", tags=["decisions"])
-async def update_decision(
-    decision_id: uuid.UUID, body: schemas.DecisionUpdate, session: Session, ctx: Ctx
-) -> schemas.DecisionRead:
-    decision = await review_service.update_decision(session, decision_id=decision_id, body=body, ctx=ctx)
+async def update_decision(decision_id: uuid.UUID, body: schemas.DecisionUpdate, ctx: Ctx) -> schemas.DecisionRead:
+    decision = await review_service.update_decision(ctx, decision_id=decision_id, body=body)
     return review_service.decision_read(decision, ctx.today)
 
 
 @router.post("/children/{child_id}/midway-reviews", status_code=201, tags=["midway reviews"])
 async def hold_midway_review(
-    child_id: uuid.UUID, body: schemas.MidwayReviewCreate, session: Session, ctx: Ctx
+    child_id: uuid.UUID, body: schemas.MidwayReviewCreate, ctx: Ctx
 ) -> schemas.MidwayReviewRead:
-    midway = await review_service.hold_midway_review(session, child_id=child_id, body=body, ctx=ctx)
+    midway = await review_service.hold_midway_review(ctx, child_id=child_id, body=body)
     return schemas.MidwayReviewRead.model_validate(midway)
 
 
 @router.get("/children/{child_id}/midway-reviews", tags=["midway reviews"])
-async def list_midway_reviews(
-    child_id: uuid.UUID, session: Session, ctx: Ctx, pages: Pages
-) -> Page[schemas.MidwayReviewRead]:
-    await service.get_child(session, child_id)
+async def list_midway_reviews(child_id: uuid.UUID, ctx: Ctx, pages: Pages) -> Page[schemas.MidwayReviewRead]:
+    await service.get_child(ctx.session, child_id)
     query = select(MidwayReview).where(MidwayReview.child_id == child_id)
-    rows, cursor = await paginate(session, query, keys=[MidwayReview.held_on, MidwayReview.id], params=pages)
+    rows, cursor = await paginate(ctx.session, query, keys=[MidwayReview.held_on, MidwayReview.id], params=pages)
     return Page(items=[schemas.MidwayReviewRead.model_validate(m) for m in rows], next_cursor=cursor)
 
 
 @router.post("/children/{child_id}/case-notes", status_code=201, tags=["case notes"])
-async def record_case_note(
-    child_id: uuid.UUID, body: schemas.CaseNoteCreate, session: Session, ctx: Ctx
-) -> schemas.CaseNoteRead:
-    note = await review_service.record_case_note(session, child_id=child_id, body=body, ctx=ctx)
+async def record_case_note(child_id: uuid.UUID, body: schemas.CaseNoteCreate, ctx: Ctx) -> schemas.CaseNoteRead:
+    note = await review_service.record_case_note(ctx, child_id=child_id, body=body)
     return schemas.CaseNoteRead.model_validate(note)
 
 
 @router.get("/children/{child_id}/case-notes", tags=["case notes"])
-async def list_case_notes(child_id: uuid.UUID, session: Session, ctx: Ctx, pages: Pages) -> Page[schemas.CaseNoteRead]:
-    await service.get_child(session, child_id)
+async def list_case_notes(child_id: uuid.UUID, ctx: Ctx, pages: Pages) -> Page[schemas.CaseNoteRead]:
+    await service.get_child(ctx.session, child_id)
     query = select(CaseNote).where(CaseNote.child_id == child_id)
-    rows, cursor = await paginate(session, query, keys=[CaseNote.recorded_on, CaseNote.id], params=pages)
+    rows, cursor = await paginate(ctx.session, query, keys=[CaseNote.recorded_on, CaseNote.id], params=pages)
     return Page(items=[schemas.CaseNoteRead.model_validate(n) for n in rows], next_cursor=cursor)
 
 
@@ -376,19 +341,16 @@ async def list_case_notes(child_id: uuid.UUID, session: Session, ctx: Ctx, pages
 
 @router.get("/stats/timeliness", tags=["stats"])
 async def timeliness(
-    session: Session,
     ctx: Ctx,
     start: Annotated[Date, Query(alias="from")],  # not `= Query(...)`: FastAPI would drop Date's checks
     end: Annotated[Date, Query(alias="to")],
 ) -> schemas.Timeliness:
     """Reviews held in time, overdue unheld, per child (DESIGN.md 2.1)."""
     check_range(start, end)
-    return await stats.timeliness(session, start=start, end=end, today=ctx.today)
+    return await stats.timeliness(ctx, start=start, end=end)
 
 
 @router.get("/stats/caseloads", tags=["stats"])
-async def caseload_stats(
-    session: Session, ctx: Ctx, on: Date | None = Query(None, description="Default: today.")
-) -> schemas.Caseloads:
+async def caseload_stats(ctx: Ctx, on: Date | None = Query(None, description="Default: today.")) -> schemas.Caseloads:
     """Per IRO: caseload, per FTE, within the 50-70 guidance (DESIGN.md 2.5)."""
-    return await stats.caseload_table(session, on=on or ctx.today, settings=ctx.settings)
+    return await stats.caseload_table(ctx, on=on or ctx.today)

@@ -1,7 +1,8 @@
 """IROs, children, care periods, placement and legal status changes, allocation.
 
-Plain async functions: the session first, keyword-only arguments after. They validate, write,
-append the footprint event last and `flush()`; the route commits once.
+Plain async functions: the request's context (shared.context) first, keyword-only arguments after;
+pure lookups take only a session. They validate, write through `ctx.session`, `flush()` and record
+the footprint event on the context; the route's unit of work appends what was recorded and commits once.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -27,32 +27,24 @@ from services.reviews.models import (
     Review,
 )
 from services.reviews.settings import Settings
-from shared import author, footprint, types
+from shared import author, types
 from shared.auth import Principal
-from shared.calendar import WorkingCalendar
+from shared.context import RequestContext
 from shared.errors import BeforeDateOfBirth, CodeNotOnList, DateInFuture, NotFound
 from shared.footprint import events
+from shared.footprint.models import Subject
 
-SERVICE = "reviews"
-
-
-@dataclass(frozen=True)
-class Context:
-    """What every write needs to know about the request: who, when, and the rules' settings."""
-
-    principal: Principal
-    actor: footprint.Actor
-    today: dt.date
-    calendar: WorkingCalendar
-    settings: Settings
-
-    @property
-    def record_keeping(self) -> rules.RecordKeeping:
-        s = self.settings
-        return rules.RecordKeeping(s.sw_report_days_before, s.decisions_days, s.record_days, s.letter_days)
+ReviewsCtx = RequestContext[Settings]
+"""The request's context (shared.context) under this service's settings."""
 
 
-def not_in_future(day: dt.date, field: str, ctx: Context) -> None:
+def record_keeping(settings: Settings) -> rules.RecordKeeping:
+    """The record-keeping deadlines of `settings` (`REVIEWS_*_DAYS`)."""
+    s = settings
+    return rules.RecordKeeping(s.sw_report_days_before, s.decisions_days, s.record_days, s.letter_days)
+
+
+def not_in_future(ctx: ReviewsCtx, *, day: dt.date, field: str) -> None:
     if day > ctx.today:
         raise DateInFuture(f"{field} {day} is still to come (today is {ctx.today}).", field=field)
 
@@ -80,8 +72,8 @@ async def open_period(session: AsyncSession, child_id: uuid.UUID) -> CarePeriod 
     )
 
 
-async def require_open_period(session: AsyncSession, child: Child, ctx: Context) -> CarePeriod:
-    period = await open_period(session, child.id)
+async def require_open_period(ctx: ReviewsCtx, *, child: Child) -> CarePeriod:
+    period = await open_period(ctx.session, child.id)
     if period is None or ctx.today >= rules.statutory_cutoff(child.date_of_birth):
         raise errors.NotLookedAfter("The child has no open care period.", current_state="not_looked_after")
     return period
@@ -109,8 +101,7 @@ async def acting_iro(session: AsyncSession, principal: Principal) -> uuid.UUID |
 
 
 async def author_iro(
-    session: AsyncSession,
-    ctx: Context,
+    ctx: ReviewsCtx,
     *,
     named: uuid.UUID | None = None,
     field: str = "iro_id",
@@ -122,41 +113,20 @@ async def author_iro(
     allocated to `child_id` on `on` (default today)."""
 
     async def acting() -> uuid.UUID | None:
-        return await acting_iro(session, ctx.principal)
+        return await acting_iro(ctx.session, ctx.principal)
 
     async def allocated() -> uuid.UUID | None:
-        return None if child_id is None else await allocated_iro(session, child_id, on or ctx.today)
+        return None if child_id is None else await allocated_iro(ctx.session, child_id, on or ctx.today)
 
     return await author.author_iro(ctx.principal, acting=acting, named=named, field=field, allocated=allocated)
 
 
-async def footprint_iro(session: AsyncSession, ctx: Context, child_id: uuid.UUID) -> uuid.UUID | None:
-    """Whose footprint an event is (DESIGN 3): the acting IRO, else the child's allocated IRO today
-    (never another IRO's for an IRO's write)."""
-    return await author_iro(session, ctx, child_id=child_id)
-
-
-async def record(
-    session: AsyncSession,
-    ctx: Context,
-    event: events.FootprintEvent,
-    *,
-    subject: tuple[str, Any],
-    child_id: uuid.UUID | None = None,
-    iro_id: uuid.UUID | None = None,
-) -> None:
-    """Append this service's event (the last thing a write does before the route commits)."""
-    if iro_id is None and child_id is not None:
-        iro_id = await footprint_iro(session, ctx, child_id)
-    await footprint.append(
-        session,
-        event=event,
-        actor=ctx.actor,
-        subject=footprint.Subject(*subject),
-        service=SERVICE,
-        child_id=child_id,
-        iro_id=iro_id,
-    )
+async def footprint_iro(ctx: ReviewsCtx, *, child_id: uuid.UUID, author: uuid.UUID | None = None) -> uuid.UUID | None:
+    """Whose footprint an event about the child is (DESIGN 3): its `author` IRO when it has one, else
+    the acting IRO, else the child's allocated IRO today (never another IRO's for an IRO's write)."""
+    if author is not None:
+        return author
+    return await author_iro(ctx, child_id=child_id)
 
 
 # --- IROs ----------------------------------------------------------------------------------------
@@ -197,30 +167,31 @@ def iro_read(iro: Iro, caseload: int, settings: Settings) -> schemas.IroRead:
     )
 
 
-async def create_iro(session: AsyncSession, *, body: schemas.IroCreate, ctx: Context) -> Iro:
-    taken = await session.scalar(select(Iro.id).where(func.lower(Iro.email) == body.email.lower()))
+async def create_iro(ctx: ReviewsCtx, *, body: schemas.IroCreate) -> Iro:
+    taken = await ctx.session.scalar(select(Iro.id).where(func.lower(Iro.email) == body.email.lower()))
     if taken:
         raise errors.IroEmailTaken(f"An IRO with email {body.email} already exists.", existing_id=str(taken))
     iro = Iro(id=uuid.uuid4(), name=body.name, email=body.email.lower(), fte=body.fte, active=True)
-    session.add(iro)
-    await record(
-        session, ctx, events.IroRegistered(iro_id=iro.id, email=iro.email, fte=str(iro.fte)),
-        subject=("iro", iro.id), iro_id=iro.id,
+    ctx.session.add(iro)
+    await ctx.session.flush()  # the change is written before its event is recorded
+    ctx.record(
+        events.IroRegistered(iro_id=iro.id, email=iro.email, fte=str(iro.fte)),
+        subject=Subject("iro", iro.id), iro_id=iro.id,
     )  # fmt: skip
     return iro
 
 
-async def update_iro(session: AsyncSession, *, iro_id: uuid.UUID, body: schemas.IroUpdate, ctx: Context) -> Iro:
-    iro = await get_iro(session, iro_id)
+async def update_iro(ctx: ReviewsCtx, *, iro_id: uuid.UUID, body: schemas.IroUpdate) -> Iro:
+    iro = await get_iro(ctx.session, iro_id)
     changes = body.model_dump(exclude_unset=True)
     for field, value in changes.items():
         if value is None:
             raise errors.NullNotAllowed(f"{field} cannot be null.", field=field)
         setattr(iro, field, value)
-    await record(
-        session, ctx,
+    await ctx.session.flush()  # the change is written before its event is recorded
+    ctx.record(
         events.IroUpdated(iro_id=iro.id, **{k: str(v) if isinstance(v, Decimal) else v for k, v in changes.items()}),
-        subject=("iro", iro.id), iro_id=iro.id,
+        subject=Subject("iro", iro.id), iro_id=iro.id,
     )  # fmt: skip
     return iro
 
@@ -228,26 +199,27 @@ async def update_iro(session: AsyncSession, *, iro_id: uuid.UUID, body: schemas.
 # --- Children ------------------------------------------------------------------------------------
 
 
-async def register_child(session: AsyncSession, *, body: schemas.ChildCreate, ctx: Context) -> Child:
+async def register_child(ctx: ReviewsCtx, *, body: schemas.ChildCreate) -> Child:
     types.check_date_of_birth(body.date_of_birth, today=ctx.today)  # never echoes the date
-    taken = await session.scalar(select(Child.id).where(Child.la_reference == body.la_reference))
+    taken = await ctx.session.scalar(select(Child.id).where(Child.la_reference == body.la_reference))
     if taken:
         raise errors.LaReferenceTaken(
             f"A child with la_reference {body.la_reference} already exists.", existing_id=str(taken)
         )
     child = Child(id=uuid.uuid4(), **body.model_dump())
-    session.add(child)
-    await record(
-        session, ctx,
+    ctx.session.add(child)
+    await ctx.session.flush()  # the change is written before its event is recorded
+    ctx.record(
         events.ChildRegistered(child_id=child.id, la_reference=child.la_reference, date_of_birth=child.date_of_birth,
                                uasc=child.uasc),
-        subject=("child", child.id), child_id=child.id,
+        subject=Subject("child", child.id), child_id=child.id,
+        iro_id=await footprint_iro(ctx, child_id=child.id),
     )  # fmt: skip
     return child
 
 
-async def child_read(session: AsyncSession, child: Child, ctx: Context) -> schemas.ChildRead:
-    period = await open_period(session, child.id)
+async def child_read(ctx: ReviewsCtx, *, child: Child) -> schemas.ChildRead:
+    period = await open_period(ctx.session, child.id)
     cutoff = rules.statutory_cutoff(child.date_of_birth)
     current = period if period is not None and ctx.today < cutoff else None
     return schemas.ChildRead(
@@ -259,7 +231,7 @@ async def child_read(session: AsyncSession, child: Child, ctx: Context) -> schem
         uasc=child.uasc,
         eighteenth_birthday=cutoff,
         current_care_period=period_read(current, child, ctx.today) if current else None,
-        iro_id=await allocated_iro(session, child.id, ctx.today),
+        iro_id=await allocated_iro(ctx.session, child.id, ctx.today),
     )
 
 
@@ -277,23 +249,25 @@ def period_read(period: CarePeriod, child: Child, today: dt.date) -> schemas.Car
     )
 
 
-def check_code(code: str, valid: Sequence[str], field: str, what: str) -> None:
-    """422 on `field` for a code not on its list, naming the valid ones (as `valid` too)."""
-    if code not in valid:
+def check_code(code: str, *, ok: bool, valid: Sequence[str], field: str, what: str) -> None:
+    """422 on `field` for a code the rule finds not `ok`, naming the valid ones (as `valid` too)."""
+    if not ok:
         raise CodeNotOnList(f"{code!r} is not {what}; valid codes are: {', '.join(valid)}.", field=field, valid=valid)
 
 
-async def start_care_period(
-    session: AsyncSession, *, child_id: uuid.UUID, body: schemas.CarePeriodStart, ctx: Context
-) -> CarePeriod:
-    child = await get_child(session, child_id)
-    check_code(body.legal_status, rules.listed("legal_status_codes"), "legal_status", "an SSDA903 legal status")
+async def start_care_period(ctx: ReviewsCtx, *, child_id: uuid.UUID, body: schemas.CarePeriodStart) -> CarePeriod:
+    child = await get_child(ctx.session, child_id)
+    check_code(
+        body.legal_status, ok=rules.valid_legal_status(body.legal_status), valid=rules.listed("legal_status_codes"),
+        field="legal_status", what="an SSDA903 legal status",
+    )  # fmt: skip
     if body.placement_type is not None:
         check_code(
-            body.placement_type, rules.placement_types_on(body.started_on), "placement_type",
-            f"an SSDA903 placement code in use on {body.started_on}",
+            body.placement_type, ok=body.placement_type in rules.placement_types_on(body.started_on),
+            valid=rules.placement_types_on(body.started_on), field="placement_type",
+            what=f"an SSDA903 placement code in use on {body.started_on}",
         )  # fmt: skip
-    not_in_future(body.started_on, "started_on", ctx)
+    not_in_future(ctx, day=body.started_on, field="started_on")
     if body.started_on < child.date_of_birth:
         raise BeforeDateOfBirth("started_on is before the child's date of birth.", field="started_on")
     cutoff = rules.statutory_cutoff(child.date_of_birth)
@@ -302,30 +276,32 @@ async def start_care_period(
             f"The child is 18 on {body.started_on}: nobody is looked after from their 18th birthday (s105).",
             field="started_on",
         )
-    if await open_period(session, child.id) is not None:
+    if await open_period(ctx.session, child.id) is not None:
         raise errors.CarePeriodOpen(
             "The child already has an open care period: end it first.", current_state="looked_after"
         )
-    last_end = await session.scalar(select(func.max(CarePeriod.ended_on)).where(CarePeriod.child_id == child.id))
+    last_end = await ctx.session.scalar(select(func.max(CarePeriod.ended_on)).where(CarePeriod.child_id == child.id))
     if last_end is not None and body.started_on < last_end:
         raise errors.CarePeriodsOverlap(f"A new care period cannot start before the last one ended ({last_end}).")
     period = CarePeriod(id=uuid.uuid4(), child_id=child.id, **body.model_dump())
-    session.add(period)
-    await session.flush()
-    await record(
-        session, ctx,
+    ctx.session.add(period)
+    await ctx.session.flush()
+    ctx.record(
         events.CarePeriodStarted(care_period_id=period.id, child_id=child.id, started_on=period.started_on,
                                  legal_status=period.legal_status, placement_type=period.placement_type),
-        subject=("care_period", period.id), child_id=child.id,
+        subject=Subject("care_period", period.id), child_id=child.id,
+        iro_id=await footprint_iro(ctx, child_id=child.id),
     )  # fmt: skip
     short_break = rules.is_short_break(period.legal_status)
-    due = rules.first_review_due(ctx.calendar, period.started_on, short_break=short_break)
-    await schedule_review(session, ctx, child=child, period=period, sequence=1, due=due)
+    due = rules.review_due(
+        ctx.calendar, sequence=1, started_on=period.started_on, previous_held_on=None, short_break=short_break
+    )
+    await schedule_review(ctx, child=child, period=period, sequence=1, due=due)
     return period
 
 
 async def schedule_review(
-    session: AsyncSession, ctx: Context, *, child: Child, period: CarePeriod, sequence: int, due: dt.date
+    ctx: ReviewsCtx, *, child: Child, period: CarePeriod, sequence: int, due: dt.date
 ) -> Review | None:
     """Schedule the `sequence`-th review, unless it would fall on or after the 18th birthday."""
     if not rules.within_care_age(due, child.date_of_birth):
@@ -334,28 +310,31 @@ async def schedule_review(
         id=uuid.uuid4(), child_id=child.id, care_period_id=period.id, sequence=sequence,
         due_on=due, statutory_due_on=due, status=rules.STATUS_SCHEDULED,
     )  # fmt: skip
-    session.add(review)
-    await session.flush()
-    await record(
-        session, ctx,
+    ctx.session.add(review)
+    await ctx.session.flush()
+    ctx.record(
         events.ReviewScheduled(review_id=review.id, care_period_id=period.id, child_id=child.id, sequence=sequence,
                                kind=rules.review_kind(sequence), due_on=due, statutory_due_on=due),
-        subject=("review", review.id), child_id=child.id,
+        subject=Subject("review", review.id), child_id=child.id,
+        iro_id=await footprint_iro(ctx, child_id=child.id),
     )  # fmt: skip
     return review
 
 
 async def end_care_period(
-    session: AsyncSession, *, child_id: uuid.UUID, period_id: uuid.UUID, body: schemas.CarePeriodEnd, ctx: Context
+    ctx: ReviewsCtx, *, child_id: uuid.UUID, period_id: uuid.UUID, body: schemas.CarePeriodEnd
 ) -> CarePeriod:
-    child = await get_child(session, child_id)
-    period = await session.get(CarePeriod, period_id)
+    child = await get_child(ctx.session, child_id)
+    period = await ctx.session.get(CarePeriod, period_id)
     if period is None or period.child_id != child.id:
         raise NotFound(f"No care period {period_id} for child {child_id}.")
     if period.ended_on is not None:
         raise errors.CarePeriodEnded(f"The care period already ended on {period.ended_on}.", current_state="ended")
-    check_code(body.reason, rules.listed("reason_ceased_codes"), "reason", "an SSDA903 reason-episode-ceased code")
-    not_in_future(body.ended_on, "ended_on", ctx)
+    check_code(
+        body.reason, ok=rules.valid_reason_ceased(body.reason), valid=rules.listed("reason_ceased_codes"),
+        field="reason", what="an SSDA903 reason-episode-ceased code",
+    )  # fmt: skip
+    not_in_future(ctx, day=body.ended_on, field="ended_on")
     if body.ended_on < period.started_on:
         raise errors.BeforeCarePeriod(f"ended_on is before the period started ({period.started_on}).", field="ended_on")
     cutoff = rules.statutory_cutoff(child.date_of_birth)
@@ -364,63 +343,66 @@ async def end_care_period(
             f"The child is 18 on {body.ended_on}: the period ended on their 18th birthday at the latest (s105).",
             field="ended_on",
         )
-    held_after = await session.scalar(
+    held_after = await ctx.session.scalar(
         select(func.max(Review.held_on)).where(Review.care_period_id == period.id, Review.status == "held")
     )
     if held_after is not None and held_after > body.ended_on:
         raise errors.ReviewHeldAfterEnd(f"A review of this period was held on {held_after}, after ended_on.")
     period.ended_on, period.end_reason = body.ended_on, body.reason
-    await record(
-        session, ctx,
+    await ctx.session.flush()  # the change is written before its event is recorded
+    ctx.record(
         events.CarePeriodEnded(care_period_id=period.id, child_id=child.id, ended_on=body.ended_on, reason=body.reason),
-        subject=("care_period", period.id), child_id=child.id,
+        subject=Subject("care_period", period.id), child_id=child.id,
+        iro_id=await footprint_iro(ctx, child_id=child.id),
     )  # fmt: skip
-    unheld = await session.scalars(
+    unheld = await ctx.session.scalars(
         select(Review).where(Review.care_period_id == period.id, Review.status == rules.STATUS_SCHEDULED)
     )
     for review in unheld.all():
         outcome = rules.outcome_when_leaving_care(review.statutory_due_on, body.ended_on)
         review.status, review.closed_on = outcome, body.ended_on
         closed = {rules.STATUS_MISSED: events.ReviewMissed, rules.STATUS_CANCELLED: events.ReviewCancelled}[outcome]
-        await record(
-            session, ctx,
+        await ctx.session.flush()  # the change is written before its event is recorded
+        ctx.record(
             closed(review_id=review.id, care_period_id=period.id, sequence=review.sequence,
                    statutory_due_on=review.statutory_due_on, closed_on=body.ended_on),
-            subject=("review", review.id), child_id=child.id,
+            subject=Subject("review", review.id), child_id=child.id,
+            iro_id=await footprint_iro(ctx, child_id=child.id),
         )  # fmt: skip
     return period
 
 
 async def change_placement(
-    session: AsyncSession, *, child_id: uuid.UUID, body: schemas.PlacementChangeCreate, ctx: Context
+    ctx: ReviewsCtx, *, child_id: uuid.UUID, body: schemas.PlacementChangeCreate
 ) -> PlacementChange:
-    child = await get_child(session, child_id)
-    period = await require_open_period(session, child, ctx)
+    child = await get_child(ctx.session, child_id)
+    period = await require_open_period(ctx, child=child)
     check_code(
-        body.placement_type, rules.placement_types_on(body.changed_on), "placement_type",
-        f"an SSDA903 placement code in use on {body.changed_on}",
+        body.placement_type, ok=body.placement_type in rules.placement_types_on(body.changed_on),
+        valid=rules.placement_types_on(body.changed_on), field="placement_type",
+        what=f"an SSDA903 placement code in use on {body.changed_on}",
     )  # fmt: skip
-    within_period(body.changed_on, "changed_on", period, ctx)
+    within_period(ctx, day=body.changed_on, field="changed_on", period=period)
     change = PlacementChange(id=uuid.uuid4(), care_period_id=period.id, child_id=child.id, **body.model_dump())
     period.placement_type = body.placement_type
-    session.add(change)
-    await session.flush()
-    await record(
-        session, ctx,
+    ctx.session.add(change)
+    await ctx.session.flush()
+    ctx.record(
         events.PlacementChanged(care_period_id=period.id, changed_on=body.changed_on,
                                 placement_type=body.placement_type, unplanned=body.unplanned),
-        subject=("care_period", period.id), child_id=child.id,
+        subject=Subject("care_period", period.id), child_id=child.id,
+        iro_id=await footprint_iro(ctx, child_id=child.id),
     )  # fmt: skip
     if body.unplanned and ctx.settings.placement_change_review:
-        await bring_forward_after_placement_change(session, ctx, child=child, period=period, changed_on=body.changed_on)
+        await bring_forward_after_placement_change(ctx, child=child, period=period, changed_on=body.changed_on)
     return change
 
 
 async def bring_forward_after_placement_change(
-    session: AsyncSession, ctx: Context, *, child: Child, period: CarePeriod, changed_on: dt.date
+    ctx: ReviewsCtx, *, child: Child, period: CarePeriod, changed_on: dt.date
 ) -> None:
     """The local-policy setting: a review within 20 working days of an unplanned placement change."""
-    review = await session.scalar(
+    review = await ctx.session.scalar(
         select(Review).where(Review.care_period_id == period.id, Review.status == rules.STATUS_SCHEDULED)
     )
     if review is None:
@@ -429,36 +411,40 @@ async def bring_forward_after_placement_change(
     if due is None:
         return
     review.due_on, review.early_reason = due, "placement_change"
-    await record(
-        session, ctx,
+    await ctx.session.flush()  # the change is written before its event is recorded
+    ctx.record(
         events.ReviewBroughtForward(review_id=review.id, due_on=due, statutory_due_on=review.statutory_due_on,
                                     reason="placement_change"),
-        subject=("review", review.id), child_id=child.id,
+        subject=Subject("review", review.id), child_id=child.id,
+        iro_id=await footprint_iro(ctx, child_id=child.id),
     )  # fmt: skip
 
 
-def within_period(day: dt.date, field: str, period: CarePeriod, ctx: Context) -> None:
-    not_in_future(day, field, ctx)
+def within_period(ctx: ReviewsCtx, *, day: dt.date, field: str, period: CarePeriod) -> None:
+    not_in_future(ctx, day=day, field=field)
     if day < period.started_on:
         raise errors.BeforeCarePeriod(f"{field} is before the care period started ({period.started_on}).", field=field)
 
 
 async def change_legal_status(
-    session: AsyncSession, *, child_id: uuid.UUID, body: schemas.LegalStatusChangeCreate, ctx: Context
+    ctx: ReviewsCtx, *, child_id: uuid.UUID, body: schemas.LegalStatusChangeCreate
 ) -> LegalStatusChange:
-    child = await get_child(session, child_id)
-    period = await require_open_period(session, child, ctx)
-    check_code(body.legal_status, rules.listed("legal_status_codes"), "legal_status", "an SSDA903 legal status")
-    within_period(body.changed_on, "changed_on", period, ctx)
+    child = await get_child(ctx.session, child_id)
+    period = await require_open_period(ctx, child=child)
+    check_code(
+        body.legal_status, ok=rules.valid_legal_status(body.legal_status), valid=rules.listed("legal_status_codes"),
+        field="legal_status", what="an SSDA903 legal status",
+    )  # fmt: skip
+    within_period(ctx, day=body.changed_on, field="changed_on", period=period)
     change = LegalStatusChange(id=uuid.uuid4(), care_period_id=period.id, child_id=child.id, **body.model_dump())
     previous, period.legal_status = period.legal_status, body.legal_status
-    session.add(change)
-    await session.flush()
-    await record(
-        session, ctx,
+    ctx.session.add(change)
+    await ctx.session.flush()
+    ctx.record(
         events.LegalStatusChanged(care_period_id=period.id, changed_on=body.changed_on,
                                   legal_status=body.legal_status, previous_legal_status=previous),
-        subject=("care_period", period.id), child_id=child.id,
+        subject=Subject("care_period", period.id), child_id=child.id,
+        iro_id=await footprint_iro(ctx, child_id=child.id),
     )  # fmt: skip
     return change
 
@@ -466,16 +452,14 @@ async def change_legal_status(
 # --- Allocation ----------------------------------------------------------------------------------
 
 
-async def allocate(
-    session: AsyncSession, *, child_id: uuid.UUID, body: schemas.AllocationCreate, ctx: Context
-) -> Allocation:
-    child = await get_child(session, child_id)
-    iro = await session.get(Iro, body.iro_id)
+async def allocate(ctx: ReviewsCtx, *, child_id: uuid.UUID, body: schemas.AllocationCreate) -> Allocation:
+    child = await get_child(ctx.session, child_id)
+    iro = await ctx.session.get(Iro, body.iro_id)
     if iro is None:
         raise errors.UnknownIro(f"No IRO {body.iro_id}.")
     if not iro.active:
         raise errors.IroInactive(f"IRO {iro.email} is not active.")
-    current = await session.scalar(
+    current = await ctx.session.scalar(
         select(Allocation).where(Allocation.child_id == child.id, Allocation.ended_on.is_(None)).with_for_update()
     )
     if current is not None:
@@ -487,13 +471,12 @@ async def allocate(
             )
         current.ended_on = body.allocated_on
     allocation = Allocation(id=uuid.uuid4(), child_id=child.id, iro_id=iro.id, allocated_on=body.allocated_on)
-    session.add(allocation)
-    await session.flush()
-    await record(
-        session, ctx,
+    ctx.session.add(allocation)
+    await ctx.session.flush()
+    ctx.record(
         events.IroAllocated(allocation_id=allocation.id, child_id=child.id, iro_id=iro.id,
                             allocated_on=body.allocated_on, previous_iro_id=current.iro_id if current else None),
-        subject=("child", child.id), child_id=child.id, iro_id=iro.id,
+        subject=Subject("child", child.id), child_id=child.id, iro_id=iro.id,
     )  # fmt: skip
     return allocation
 

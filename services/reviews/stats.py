@@ -7,12 +7,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import and_, distinct, func, not_, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.reviews import review_service, rules, schemas
 from services.reviews.models import Child, Iro, Review
-from services.reviews.service import caseloads, eighteenth_birthday
-from services.reviews.settings import Settings
+from services.reviews.service import ReviewsCtx, caseloads, eighteenth_birthday
 
 
 def pct(part: int, whole: int) -> float | None:
@@ -53,8 +51,10 @@ def as_of_date(end: dt.date, today: dt.date) -> dt.date:
     return min(end, today)
 
 
-async def timeliness(session: AsyncSession, *, start: dt.date, end: dt.date, today: dt.date) -> schemas.Timeliness:
-    as_of = as_of_date(end, today)
+async def timeliness(ctx: ReviewsCtx, *, start: dt.date, end: dt.date) -> schemas.Timeliness:
+    """The timeliness figures of reviews in [start, end], as of its end or today (`as_of_date`)."""
+    session = ctx.session
+    as_of = as_of_date(end, ctx.today)
     c = _counted(start, end, as_of)
     held, in_time, overdue = c.c.held_in_period, c.c.in_time, c.c.overdue_unheld
     first, second, subsequent = c.c.sequence == 1, c.c.sequence == 2, c.c.sequence >= 3
@@ -101,7 +101,9 @@ async def timeliness(session: AsyncSession, *, start: dt.date, end: dt.date, tod
     )
 
 
-async def caseload_table(session: AsyncSession, *, on: dt.date, settings: Settings) -> schemas.Caseloads:
+async def caseload_table(ctx: ReviewsCtx, *, on: dt.date) -> schemas.Caseloads:
+    """Every active IRO's caseload on `on`, per FTE and against the guidance (settings)."""
+    session, settings = ctx.session, ctx.settings
     iros = (await session.scalars(select(Iro).where(Iro.active).order_by(Iro.name, Iro.id))).all()
     counts = await caseloads(session, on)
     items = []

@@ -14,14 +14,14 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.gateway.clients import ServiceClient, ServiceDown
 from services.gateway.routes.footprint import EventRead
 from shared import footprint, requestid, roles
 from shared.auth import Principal
 from shared.clock import today
-from shared.db import UnitOfWork, get_session
+from shared.context import Ctx
+from shared.db import UnitOfWork
 from shared.errors import Forbidden, NotFound
 from shared.footprint import read
 from shared.footprint.models import Event
@@ -207,11 +207,11 @@ class Overview(BaseModel):
 async def overview(
     child_id: uuid.UUID,
     request: Request,
-    session: Annotated[AsyncSession, Depends(get_session)],
-    principal: Principal = Depends(roles.caller),
+    ctx: Ctx,
 ) -> Overview:
     """The child, current care period, IRO, next and last review, participation history, open
     escalations and recent footprint. Opening it is itself recorded (`child.record_viewed`)."""
+    principal = ctx.principal
     cid = str(child_id)
     child, reviews, participation, escalations = await asyncio.gather(
         call(request, principal, "reviews", f"/v1/children/{cid}"),
@@ -232,12 +232,9 @@ async def overview(
     upcoming = sorted((r for r in review_items if r["status"] in ("scheduled", "overdue")), key=lambda r: r["due_on"])
     held = sorted((r for r in review_items if r["status"] == "held"), key=lambda r: r["held_on"])
     recent = await recent_footprint(request, child_id)
-    await footprint.append(
-        session,
-        event=footprint.events.ChildRecordViewed(view="overview", missing=missing),
-        actor=footprint.actor_for(principal),
+    ctx.record(
+        footprint.events.ChildRecordViewed(view="overview", missing=missing),
         subject=footprint.Subject("child", child_id),
-        service="gateway",
         child_id=child_id,
         iro_id=uuid.UUID(child_body["iro_id"]) if child_body and child_body.get("iro_id") else None,
     )
