@@ -232,7 +232,8 @@ async def measure(
 
     async def writer(session: AsyncSession) -> None:
         while not stop.is_set() and done[0] < MAX_APPENDS_PER_CASE:
-            done[0] += await op(session)
+            appended = await op(session)  # awaited first: `done[0] += await ...` reads done[0] before the await
+            done[0] += appended
 
     tasks = [asyncio.create_task(writer(s)) for s in sessions]
     try:
