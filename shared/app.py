@@ -54,9 +54,11 @@ def build_app(
     readiness_checks: dict[str, Callable[[FastAPI], Awaitable[bool]]] | None = None,
     use_database: bool = True,
     idempotency_schema: str | None = None,
+    idempotency_paths: Callable[[str], bool] | None = None,
 ) -> FastAPI:
     """The app shell. `hooks` are extra async context managers entered in the lifespan (consumers,
-    HTTP clients); `readiness_checks` add named checks to `/readyz`."""
+    HTTP clients); `readiness_checks` add named checks to `/readyz`; `idempotency_schema` keeps
+    `Idempotency-Key`s in that schema, for the POSTs `idempotency_paths` picks (default: all)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -95,7 +97,7 @@ def build_app(
 
     errors.install_error_handlers(app)
     if idempotency_schema:
-        app.add_middleware(IdempotencyMiddleware, schema=idempotency_schema)
+        app.add_middleware(IdempotencyMiddleware, schema=idempotency_schema, only=idempotency_paths)
     app.add_middleware(
         BodyLimitMiddleware, default_limit=settings.max_body_bytes, batch_limit=settings.max_batch_body_bytes
     )

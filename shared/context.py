@@ -49,6 +49,8 @@ class RequestContext(Generic[S]):
     settings: S
     service: str
     request_id: str | None = None
+    occurred_at: dt.datetime | None = None
+    """When what the request records happened, if not now: an ingested event's `time` (UTC)."""
     recorded: list[PendingEvent] = field(default_factory=list)
 
     def record(
@@ -62,7 +64,7 @@ class RequestContext(Generic[S]):
     ) -> PendingEvent:
         """Record a footprint event of this request (a model of shared.footprint.events), to be
         appended with the request's changes at its commit. `iro_id` is whose footprint it is
-        (shared.author decides); `occurred_at` defaults to now (UTC)."""
+        (shared.author decides); `occurred_at` defaults to the context's, else now (UTC)."""
         pending = PendingEvent.of(
             event,
             actor=self.actor,
@@ -70,7 +72,7 @@ class RequestContext(Generic[S]):
             service=self.service,
             child_id=child_id,
             iro_id=iro_id,
-            occurred_at=occurred_at or dt.datetime.now(dt.UTC),
+            occurred_at=occurred_at or self.occurred_at or dt.datetime.now(dt.UTC),
             request_id=self.request_id,
         )
         self.recorded.append(pending)

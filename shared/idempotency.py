@@ -24,6 +24,7 @@ import json
 import logging
 import re
 import uuid
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -115,13 +116,19 @@ def request_hash(body: bytes) -> str:
 
 
 class IdempotencyMiddleware:
-    def __init__(self, app: ASGIApp, *, schema: str, ttl_hours: int = 24) -> None:
+    """`only(path)`, when given, picks the POSTs it keeps keys for (the gateway: its own routes; a
+    POST it proxies is kept by the service that answers it)."""
+
+    def __init__(
+        self, app: ASGIApp, *, schema: str, ttl_hours: int = 24, only: Callable[[str], bool] | None = None
+    ) -> None:
         self.app = app
         self.schema = schema
         self.ttl_hours = ttl_hours
+        self.only = only
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST":
+        if scope["type"] != "http" or scope["method"] != "POST" or (self.only and not self.only(scope["path"])):
             await self.app(scope, receive, send)
             return
         raw_key = next((value for name, value in scope["headers"] if name == HEADER), None)

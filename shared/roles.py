@@ -40,8 +40,10 @@ from shared.errors import Forbidden
 logger = logging.getLogger("iro.roles")
 
 __all__ = [
+    "APPLIERS",
     "APPS",
     "AUDIT",
+    "CASE_SYSTEMS",
     "EVERYONE",
     "INGEST",
     "MANAGE",
@@ -64,6 +66,8 @@ MANAGE = frozenset({"manager", "admin"})  # IROs and their allocation
 AUDIT = frozenset({"manager", "auditor", "admin"})  # the footprint, reports, exports
 EVERYONE = frozenset(ROLES)  # the reference lists
 INGEST = frozenset({"integration"})  # behind the door: the gateway applying a case system's event
+CASE_SYSTEMS = frozenset({"integration", "admin"})  # the events door and the inbox (CONTRACT.md)
+APPLIERS = frozenset({"integration", "admin"})  # behind: the gateway applying events (an admin's replay)
 NOBODY: frozenset[str] = frozenset()
 
 APPS = ("reviews", "escalations", "participation", "gateway")  # a row's `service`
@@ -202,8 +206,8 @@ def _service(service: str, rows: Iterable[tuple[Any, ...]]) -> list[Rule]:
 
 
 # `INGEST` in the fourth column: the event type the gateway applies with it (CONTRACT.md, "Events
-# from case systems"). Kept as they were before the table: e.g. `legal_status.changed` is not
-# applied through the service yet, so that write takes no integration token.
+# from case systems"). `/v1/ingest/<service>` is each service's batch command path: internal, called
+# by the gateway only, with the token of the integrator (or of the admin replaying an event).
 TABLE = Table(
     [
         *_service(
@@ -216,11 +220,12 @@ TABLE = Table(
                 ("GET", "/v1/children", READ),
                 ("POST", "/v1/children", WRITE, INGEST),  # child.registered
                 ("GET", "/v1/children/{child_id}", READ),
+                ("PATCH", "/v1/children/{child_id}", WRITE, INGEST),  # child.updated
                 ("GET", "/v1/children/{child_id}/care-periods", READ),
                 ("POST", "/v1/children/{child_id}/care-periods", WRITE, INGEST),  # care_period.started
                 ("POST", "/v1/children/{child_id}/care-periods/{period_id}/end", WRITE, INGEST),  # care_period.ended
                 ("POST", "/v1/children/{child_id}/placement-changes", WRITE, INGEST),  # placement.changed
-                ("POST", "/v1/children/{child_id}/legal-status-changes", WRITE),
+                ("POST", "/v1/children/{child_id}/legal-status-changes", WRITE, INGEST),  # legal_status.changed
                 ("PUT", "/v1/children/{child_id}/iro", MANAGE, INGEST),  # iro.allocated
                 ("GET", "/v1/children/{child_id}/iro-allocations", READ),
                 ("GET", "/v1/children/{child_id}/reviews", READ),
@@ -242,6 +247,7 @@ TABLE = Table(
                 ("GET", "/v1/stats/caseloads", READ),
             ],
         ),
+        Rule("POST", "/v1/ingest/reviews", "reviews", NOBODY, behind=APPLIERS, internal=True),
         *_service(
             "escalations",
             [
@@ -280,6 +286,7 @@ TABLE = Table(
                 ("GET", "/v1/stats/advocacy", READ),
             ],
         ),
+        Rule("POST", "/v1/ingest/participation", "participation", NOBODY, behind=APPLIERS, internal=True),
         *_service(
             "gateway",
             [
@@ -291,6 +298,10 @@ TABLE = Table(
                 ("GET", "/v1/footprint/summary", AUDIT),
                 ("GET", "/v1/reference", EVERYONE),
                 ("GET", "/v1/reference/{list}", EVERYONE),
+                ("POST", "/v1/events", CASE_SYSTEMS),
+                ("GET", "/v1/inbox", CASE_SYSTEMS),
+                ("GET", "/v1/inbox/{inbox_id}", CASE_SYSTEMS),
+                ("POST", "/v1/inbox/{inbox_id}/replay", frozenset({"admin"})),
             ],
         ),
     ]

@@ -138,10 +138,11 @@ def resolve(path: str, table: PathTable) -> Route | None:
 
 
 def unrouted(documents: Mapping[str, Mapping[str, Any]]) -> list[tuple[str, str]]:
-    """`(service, path)` for each documented `/v1` path the static table sends elsewhere or nowhere."""
+    """`(service, path)` for each published `/v1` path (internal ones are never routed) the static
+    table sends elsewhere or nowhere."""
     wrong = []
     for service, document in documents.items():
-        for path in document.get("paths", {}):
+        for path in roles.without_internal(document.get("paths", {})):
             if path.startswith("/v1/"):
                 target = route(path)
                 if target is None or target.service != service:

@@ -57,8 +57,17 @@ class ServiceClient:
         kwargs: dict[str, Any] = {"params": dict(params or {}), "headers": dict(headers or {})}
         if time_limit is not None:
             kwargs["timeout"] = aiohttp.ClientTimeout(total=time_limit)
+        return await self._whole("GET", path, **kwargs)
+
+    async def post(self, path: str, *, json_body: Any, headers: Mapping[str, str] | None = None) -> Reply:
+        """A POST of a JSON body whose JSON answer is read whole (the batch command paths)."""
+        return await self._whole("POST", path, json=json_body, headers=dict(headers or {}))
+
+    async def _whole(self, method: str, path: str, **kwargs: Any) -> Reply:
+        """A request whose answer is read whole and parsed as JSON (None when it is not JSON);
+        `ServiceDown` when the service refuses the connection or does not answer in time."""
         try:
-            async with self.session.get(f"{self.base_url}{path}", **kwargs) as response:
+            async with self.session.request(method, f"{self.base_url}{path}", **kwargs) as response:
                 raw = await response.read()
                 status = response.status
         except TimeoutError:

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from fastapi import FastAPI
 
 from services.gateway import access, clients, cors, openapi, proxy
-from services.gateway.routes import footprint, reference, views
+from services.gateway.routes import events, footprint, reference, views
 from services.gateway.settings import Settings
 from shared import db, logs
 from shared.app import build_app
@@ -56,6 +56,11 @@ def service_ready(name: str) -> Callable[[FastAPI], Awaitable[bool]]:
     return check
 
 
+def own_post(path: str) -> bool:
+    """The gateway's own POSTs, whose `Idempotency-Key`s it keeps (the services keep those it proxies)."""
+    return path == "/v1/events" or (path.startswith("/v1/inbox/") and path.endswith("/replay"))
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     logs.configure(service="gateway")
@@ -64,9 +69,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         service="gateway",
         title="IRO Footprint Platform",
         description=DESCRIPTION,
-        routers=[footprint.router, views.router, reference.router, proxy.router],  # the proxy's catch-all last
+        routers=[
+            footprint.router,
+            views.router,
+            reference.router,
+            events.router,
+            proxy.router,
+        ],  # the proxy's catch-all last
         hooks=[audit_engine, clients.lifespan_clients, service_documents],
         readiness_checks={name: service_ready(name) for name in access.SERVICES},
+        idempotency_schema="gateway",
+        idempotency_paths=own_post,
     )
     app.state.audit_sessions = None
     openapi.install(app)

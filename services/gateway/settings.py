@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from shared.ingest.signing import DEVELOPMENT_SECRET
 from shared.settings import CommonSettings
 
 
@@ -19,3 +20,38 @@ class Settings(CommonSettings):
     connect_timeout: float = Field(2.0, gt=0, description="Seconds to wait to connect to a service (502 after).")
     max_connections: int = Field(100, ge=1, description="Pooled connections per service.")
     recent_footprint: int = Field(20, ge=1, le=500, description="Events shown in a child's overview.")
+
+    ingest_secrets: dict[str, list[SecretStr]] = Field(
+        default_factory=dict,
+        validation_alias=AliasChoices("IRO_INGEST_SECRETS"),
+        description='Signing secrets per source, a JSON object: `{"mosaic": ["whsec_..."]}`. Several '
+        "per source verify at once (rotation). In development and test, a source with none signs with the "
+        "development secret (shared.ingest.signing); in production a source with none is refused.",
+    )
+    max_batch_events: int = Field(
+        1000, ge=1, le=10_000, validation_alias=AliasChoices("IRO_MAX_BATCH_EVENTS"),
+        description="Events in one `application/cloudevents-batch+json` request (413 over it).",
+    )  # fmt: skip
+    ingest_chunk: int = Field(
+        250, ge=1, le=1000, description="Events sent to a service's batch command path per call (one transaction)."
+    )
+    inbox_body_retention_days: int = Field(
+        90, ge=1, validation_alias=AliasChoices("IRO_INBOX_BODY_RETENTION_DAYS"),
+        description="Days the inbox keeps an event's raw body; the outcome row stays.",
+    )  # fmt: skip
+
+    @model_validator(mode="after")
+    def _no_development_ingest_secret_in_production(self) -> Settings:
+        if self.env == "production":
+            for source, secrets in self.ingest_secrets.items():
+                if any(secret.get_secret_value() == DEVELOPMENT_SECRET for secret in secrets):
+                    raise ValueError(f"IRO_ENV=production refuses the development ingest secret (source {source})")
+        return self
+
+    def secrets_of(self, source: str) -> list[str]:
+        """The active signing secrets of `source`: configured ones, else (outside production) the
+        development secret; none (production) means the source is refused."""
+        configured = [secret.get_secret_value() for secret in self.ingest_secrets.get(source, [])]
+        if configured or self.production:
+            return configured
+        return [DEVELOPMENT_SECRET]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.participation import ingest
 from services.participation.consumers import consumer_hook
 from services.participation.router import router
 from services.participation.settings import Settings
@@ -22,7 +23,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         service="participation",
         title="IRO participation service",
         description=DESCRIPTION,
-        routers=[router],
+        routers=[router, ingest.router],
         hooks=[consumer_hook(settings)],
         idempotency_schema="participation",
     )

@@ -1,4 +1,4 @@
-"""The participation service's tables (schema `participation`, migration 0006).
+"""The participation service's tables (schema `participation`, migrations 0006 and 0012).
 
 `child` and `held_review` are this service's own view of facts the reviews service publishes on the
 footprint (`child.registered`, `review.held`; `consumers.py` keeps them); the rest it owns.
@@ -35,7 +35,9 @@ class Child(Base):
 
 
 class HeldReview(Base):
-    """A review as `review.held` announced it: `review_date` is its `held_on`."""
+    """A review as `review.held` announced it: `review_date` is its `held_on`; `date_of_birth` the
+    child's, corrected by `child.updated`. `problems` are recomputed whenever the date of birth or the
+    review's participation code changes (`rules.problems_of`): kept and flagged, never dropped."""
 
     __tablename__ = "held_review"
     __table_args__ = (
@@ -52,6 +54,7 @@ class HeldReview(Base):
     chaired_by_iro_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     sequence: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[dt.datetime] = created_at()
+    problems: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list, server_default=text("'{}'"))
 
 
 class Participation(Base):

@@ -35,6 +35,7 @@ from services.participation.schemas import (
 from services.participation.settings import Settings
 from shared.context import Ctx
 from shared.db import UnitOfWork
+from shared.errors import InvalidField
 from shared.pagination import Page, PageParams
 from shared.types import Code, Date
 
@@ -67,13 +68,21 @@ async def get_participation(review_id: uuid.UUID, ctx: Ctx) -> ParticipationOut:
 
 @router.get("/participation", response_model=Page[ParticipationOut], tags=["participation"])
 async def list_participation(
-    child_id: uuid.UUID = Query(description="The child whose records to list."),
+    child_id: uuid.UUID | None = Query(None, description="The child whose records to list."),
+    problem: bool | None = Query(
+        None,
+        description="true: only records with problems (a stored code a corrected date of birth made wrong for "
+        "the child's age, a review on or after the 18th birthday); false: only those without.",
+    ),
     params: PageParams = Depends(),
     *,
     ctx: Ctx,
 ) -> Page[ParticipationOut]:
-    """The child's participation records, oldest review first."""
-    items, cursor = await service.list_records(ctx.session, child_id, params)
+    """Participation records, oldest review first: a child's (`child_id`), and/or those with or without
+    problems (`problem`), of every child when no `child_id` is given. At least one of the two."""
+    if child_id is None and problem is None:
+        raise InvalidField(("query", "child_id"), "Give a child_id, or problem=true|false to list every child's.")
+    items, cursor = await service.list_records(ctx.session, params, child_id=child_id, problem=problem)
     return Page(items=items, next_cursor=cursor)
 
 

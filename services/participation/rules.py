@@ -20,20 +20,24 @@ from typing import Final
 
 from services.participation.errors import ParticipationCodeContradictsAge
 from shared import reference
-from shared.calendar import age_on
+from shared.calendar import age_on, birthday
 from shared.errors import BeforeDateOfBirth, CodeNotOnList
 
 __all__ = [
     "ANSWERS",
+    "BEFORE_DATE_OF_BIRTH",
     "CHANNELS",
     "CODES",
+    "CODE_INVALID_FOR_AGE",
     "DEFAULT_QUESTIONS",
     "METHODS",
+    "ON_OR_AFTER_18TH_BIRTHDAY",
     "PARENT_PARTICIPATION",
     "PARENT_RELATIONSHIPS",
     "PARTICIPATED",
     "PN0",
     "PN0_AGE_LIMIT",
+    "PROBLEMS",
     "RESPONDENTS",
     "Parent",
     "ParticipationRate",
@@ -48,6 +52,7 @@ __all__ = [
     "code_meaning",
     "participation_pct",
     "participation_rate",
+    "problems_of",
     "quarter_bounds",
     "quarter_of",
     "question_set",
@@ -105,6 +110,39 @@ def check_code(code: str, *, date_of_birth: date, review_date: date) -> str:
     raise ParticipationCodeContradictsAge(
         f"{code} is only for a child aged {PN0_AGE_LIMIT} or over on the review date; {on}, so the code is PN0."
     )
+
+
+# --- Problems: kept and flagged, never dropped ---------------------------------------------------
+
+CODE_INVALID_FOR_AGE: Final = "code_invalid_for_age"
+ON_OR_AFTER_18TH_BIRTHDAY: Final = "review_on_or_after_18th_birthday"
+BEFORE_DATE_OF_BIRTH: Final = "review_before_date_of_birth"
+PROBLEMS: Final[tuple[str, ...]] = (CODE_INVALID_FOR_AGE, ON_OR_AFTER_18TH_BIRTHDAY, BEFORE_DATE_OF_BIRTH)
+"""What can be wrong with a held review's record once a date of birth is corrected, in this order."""
+AGE_OF_MAJORITY: Final = 18
+
+
+def problems_of(*, code: str | None, date_of_birth: date, review_date: date) -> list[str]:
+    """What is wrong with a held review and its stored code under the child's date of birth now (a
+    corrected one, from `child.updated`): the record is kept and flagged, never dropped, and the DfE export
+    lists flagged records as problems rather than export them. In `PROBLEMS` order:
+
+    - `code_invalid_for_age`: the stored code contradicts the child's age on the review date (PN0 only
+      under 4, PN1-PN7 from 4; `code_for_age_ok`, the rule `check_code` refuses at entry);
+    - `review_on_or_after_18th_birthday`: nobody is looked after from their 18th birthday (Children Act
+      1989 s105; 29 February births: 1 March in a common year);
+    - `review_before_date_of_birth`: the review date is before the birth (the reviews service refuses
+      such a correction; a stray event is flagged all the same, and no code can fit it).
+
+    No code (`None`: uncoded) is never `code_invalid_for_age`. Empty when nothing is wrong."""
+    if review_date < date_of_birth:
+        return [CODE_INVALID_FOR_AGE, BEFORE_DATE_OF_BIRTH] if code is not None else [BEFORE_DATE_OF_BIRTH]
+    problems = []
+    if code is not None and not code_for_age_ok(code, age_on(date_of_birth, review_date)):
+        problems.append(CODE_INVALID_FOR_AGE)
+    if review_date >= birthday(date_of_birth, AGE_OF_MAJORITY):
+        problems.append(ON_OR_AFTER_18TH_BIRTHDAY)
+    return problems
 
 
 # --- The participation rate (brief 2.3) -----------------------------------------------------------

@@ -22,6 +22,9 @@ from shared.types import Code, Date, Line, Paragraph, Text
 ParticipationCode = Literal["PN0", "PN1", "PN2", "PN3", "PN4", "PN5", "PN6", "PN7"]
 """The SSDA903 participation codes, fixed by the DfE (shared/reference/participation_codes.csv)."""
 
+Problem = Literal["code_invalid_for_age", "review_on_or_after_18th_birthday", "review_before_date_of_birth"]
+"""A held review's problems (`rules.PROBLEMS`)."""
+
 
 class ParentIn(Schema):
     model_config = ConfigDict(json_schema_extra={"examples": [{"relationship": "mother", "participation": "attended"}]})
@@ -74,6 +77,12 @@ class ParticipationOut(BaseModel):
     parents: list[ParentOut]
     recorded_at: dt.datetime
     recorded_by: str
+    problems: list[Problem] = Field(
+        description="What is wrong with the record under the child's date of birth now, kept and flagged "
+        "(never dropped) after a correction: `code_invalid_for_age` (the stored code contradicts the child's "
+        "age on the review date), `review_on_or_after_18th_birthday`, `review_before_date_of_birth`. Empty "
+        "normally; the DfE export lists flagged records as problems and never exports them."
+    )
 
 
 # --- Feedback ------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.participation import rules
 from services.participation.models import Child, HeldReview, Participation
-from services.participation.schemas import ParentOut, ParticipationIn, ParticipationOut
+from services.participation.schemas import ParentOut, ParticipationIn, ParticipationOut, Problem
 from services.participation.settings import Settings
 from shared import author
 from shared.auth import Principal
@@ -71,6 +71,7 @@ def record_out(record: Participation, held: HeldReview) -> ParticipationOut:
         parents=[ParentOut(**parent) for parent in record.parents],
         recorded_at=record.recorded_at,
         recorded_by=record.recorded_by,
+        problems=cast("list[Problem]", list(held.problems)),
     )
 
 
@@ -112,13 +113,16 @@ async def put_record(
     ctx: ParticipationCtx, *, consumer: Consumer, review_id: uuid.UUID, body: ParticipationIn
 ) -> ParticipationOut:
     """Record or replace a held review's participation; 404 for a review never held, 422 for a code
-    that contradicts the child's age on the review date (or any other bad field)."""
+    that contradicts the child's age on the review date (or any other bad field). The review's problems
+    are recomputed with the new code (`rules.problems_of`): a valid code clears `code_invalid_for_age`,
+    with `participation.flagged` when they change."""
     session, actor = ctx.session, ctx.actor
     held = await find_held_review(session, consumer, review_id)
     if held is None:
         raise NotFound(f"No review {review_id} has been held (or its review.held event has not arrived).")
     values = checked_values(body, held)
     iro_id = await footprint_iro(session, ctx.principal, held)
+    await update_problems(ctx, held=held, code=values["code"], iro_id=iro_id)
 
     current: Participation | None = await session.scalar(_locked(review_id))
     if current is None:
@@ -162,6 +166,23 @@ async def put_record(
     return record_out(replaced, held)
 
 
+async def update_problems(ctx: ParticipationCtx, *, held: HeldReview, code: str, iro_id: uuid.UUID | None) -> None:
+    """The review's problems with `code` about to be stored (`rules.problems_of`); when they change,
+    stored and recorded as `participation.flagged` (before the record's own event)."""
+    problems = rules.problems_of(code=code, date_of_birth=held.date_of_birth, review_date=held.review_date)
+    previous = list(held.problems)
+    if problems == previous:
+        return
+    held.problems = problems
+    await ctx.session.flush()  # the change is written before its event is recorded
+    event = events.ParticipationFlagged(
+        review_id=held.review_id,
+        problems=cast("list[events.ParticipationProblem]", problems),
+        previous_problems=cast("list[events.ParticipationProblem]", previous),
+    )
+    ctx.record(event, subject=Subject("review", held.review_id), child_id=held.child_id, iro_id=iro_id)
+
+
 async def footprint_iro(session: AsyncSession, principal: Principal, held: HeldReview) -> uuid.UUID | None:
     """Whose footprint a record's event is (DESIGN 3; `shared.author.author_iro`): the IRO the token
     identifies when an IRO records it, else the IRO who chaired the review (a manager's or a case
@@ -200,15 +221,17 @@ async def get_record(session: AsyncSession, review_id: uuid.UUID) -> Participati
 
 
 async def list_records(
-    session: AsyncSession, child_id: uuid.UUID, params: PageParams
+    session: AsyncSession, params: PageParams, *, child_id: uuid.UUID | None = None, problem: bool | None = None
 ) -> tuple[list[ParticipationOut], str | None]:
-    """A child's records, oldest review first (then by review id), a keyset page."""
+    """Records, oldest review first (then by review id), a keyset page: a child's with `child_id`; with
+    `problem`, only those with problems (true) or without (false), of every child unless `child_id`."""
     # The page's keys are read from the first entity selected: the held review.
-    query = (
-        select(HeldReview, Participation)
-        .join(Participation, Participation.review_id == HeldReview.review_id)
-        .where(HeldReview.child_id == child_id)
-    )
+    query = select(HeldReview, Participation).join(Participation, Participation.review_id == HeldReview.review_id)
+    if child_id is not None:
+        query = query.where(HeldReview.child_id == child_id)
+    if problem is not None:
+        flagged_ = func.cardinality(HeldReview.problems) > 0
+        query = query.where(flagged_ if problem else ~flagged_)
     keys: list[ColumnElement[Any]] = [HeldReview.review_date.expression, HeldReview.review_id.expression]
     rows, cursor = await paginate(session, cast("Select[Any]", query), keys=keys, params=params)
     return [record_out(row.Participation, row.HeldReview) for row in rows], cursor

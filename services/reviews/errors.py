@@ -18,6 +18,8 @@ __all__ = [
     "CarePeriodEnded",
     "CarePeriodOpen",
     "CarePeriodsOverlap",
+    "ChangeBeforeLatest",
+    "DateOfBirthAfterCare",
     "EarlyReviewNotEarlier",
     "HeldOnNotFirstMeeting",
     "IroEmailTaken",
@@ -176,6 +178,25 @@ class OpenDecisionCompleted(DomainError):
     field = "completed_on"
     type_ = "open-decision-completed"
     title = "An open decision has no completed_on date."
+
+
+class ChangeBeforeLatest(DomainError):
+    """A placement or legal status change dated before the latest one recorded for its care period: changes
+    are recorded in date order, so the current placement and legal status and each change's previous legal
+    status stay true."""
+
+    field = "changed_on"
+    type_ = "change-before-latest"
+    title = "A change is dated before the latest change recorded for the care period."
+
+
+class DateOfBirthAfterCare(DomainError):
+    """A corrected date of birth after the start of one of the child's care periods or a review held
+    (the message names that date, never the date of birth)."""
+
+    field = "date_of_birth"
+    type_ = "date-of-birth-after-care"
+    title = "The date of birth is after the child's care began or a review was held."
 
 
 class UnknownIro(DomainError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.reviews import router
+from services.reviews import ingest, router
 from services.reviews.settings import Settings
 from shared import logs
 from shared.app import build_app
@@ -22,6 +22,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         service="reviews",
         title="IRO reviews service",
         description=DESCRIPTION,
-        routers=[router.router],
+        routers=[router.router, ingest.router],
         idempotency_schema="reviews",
     )

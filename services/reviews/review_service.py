@@ -142,6 +142,7 @@ def review_read(ctx: ReviewsCtx, *, review: Review, date_of_birth: dt.date) -> s
             letter_to_child_due_on=letter_due,
             letter_to_child_on_time=rules.on_time(review.letter_to_child_sent_on, letter_due) if letter_due else None,
         ),
+        problems=rules.review_problems(review.held_on, date_of_birth),
     )
 
 

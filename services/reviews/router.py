@@ -108,6 +108,15 @@ async def read_child(child_id: uuid.UUID, ctx: Ctx) -> schemas.ChildRead:
     return await service.child_read(ctx, child=await service.get_child(ctx.session, child_id))
 
 
+@router.patch("/children/{child_id}", tags=["children"])
+async def update_child(child_id: uuid.UUID, body: schemas.ChildUpdate, ctx: Ctx) -> schemas.ChildRead:
+    """Correct a child's details (case systems correct dates of birth): any of `date_of_birth`,
+    `display_name`, `sex`, `uasc`. The same values change nothing. A new date of birth recomputes the
+    timetable of unheld reviews against the 18th birthday it gives (docs/reviews.md)."""
+    child = await service.update_child(ctx, child_id=child_id, body=body)
+    return await service.child_read(ctx, child=child)
+
+
 @router.post("/children/{child_id}/care-periods", status_code=201, tags=["care periods"])
 async def start_care_period(child_id: uuid.UUID, body: schemas.CarePeriodStart, ctx: Ctx) -> schemas.CarePeriodRead:
     """The child becomes looked after: the first review is scheduled (20 working days; 3 months for short breaks)."""

@@ -151,6 +151,25 @@ def effective_end(ended_on: date | None, date_of_birth: date, *, today: date | N
     return cutoff
 
 
+ReviewProblem = Literal["held_on_or_after_18th_birthday"]
+HELD_ON_OR_AFTER_18TH_BIRTHDAY: Final = "held_on_or_after_18th_birthday"
+
+
+def review_problems(held_on: date | None, date_of_birth: date) -> list[ReviewProblem]:
+    """What is wrong with a review as recorded, judged from the child's date of birth now: a review held on
+    or after the 18th birthday (`held_on_or_after_18th_birthday`; Children Act 1989 s105), which only a
+    corrected date of birth can make (holding one is refused). Empty normally. Flagged, never dropped."""
+    if held_on is not None and not within_care_age(held_on, date_of_birth):
+        return [HELD_ON_OR_AFTER_18TH_BIRTHDAY]
+    return []
+
+
+def closed_on_correction(date_of_birth: date, today: date) -> date:
+    """The day an unheld review that a corrected date of birth takes off the timetable is closed: the
+    18th birthday when it has passed (the care period reads as ended that day, s105), else today."""
+    return min(statutory_cutoff(date_of_birth), today)
+
+
 # --- Timeliness and status (reg 33, IRO Handbook) -------------------------------------------------
 
 

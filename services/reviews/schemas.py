@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import ConfigDict, EmailStr, Field
 
+from services.reviews.rules import ReviewProblem
 from shared.schemas import ReadSchema, Schema
 from shared.types import Code, Date, DateOfBirth, Line, Paragraph, Reference, Text
 
@@ -71,6 +72,28 @@ class ChildCreate(Schema):
 
     la_reference: Reference
     date_of_birth: DateOfBirth = Field(description="YYYY-MM-DD, from 1900-01-01, not in the future.")
+    display_name: Line | None = None
+    sex: Literal["male", "female", "other", "unknown"] | None = None
+    uasc: bool | None = Field(None, description="An unaccompanied asylum-seeking child.")
+
+
+class ChildUpdate(Schema):
+    """A correction of a child's details (`PATCH /v1/children/{id}`, a case system's `child.updated`):
+    any of the fields, at least one. `display_name`, `sex` and `uasc` may be set to null (unknown);
+    `date_of_birth` may not."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"date_of_birth": "2012-06-01"},
+                {"display_name": "Sam", "sex": "female", "uasc": True},
+            ]
+        }
+    )
+
+    date_of_birth: DateOfBirth | None = Field(
+        None, description="YYYY-MM-DD, from 1900-01-01, not in the future; not after a care period began."
+    )
     display_name: Line | None = None
     sex: Literal["male", "female", "other", "unknown"] | None = None
     uasc: bool | None = Field(None, description="An unaccompanied asylum-seeking child.")
@@ -214,6 +237,11 @@ class ReviewRead(ReadSchema):
     record_issued_on: dt.date | None
     letter_to_child_sent_on: dt.date | None
     record_keeping: RecordKeepingRead
+    problems: list[ReviewProblem] = Field(
+        description="What is wrong with the review as recorded, judged from the child's date of birth now: "
+        "`held_on_or_after_18th_birthday` when a corrected date of birth puts a held review on or after the "
+        "18th birthday (s105). Empty normally."
+    )
 
 
 class EarlyReview(Schema):

@@ -11,7 +11,7 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Date, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -72,11 +72,38 @@ async def open_period(session: AsyncSession, child_id: uuid.UUID) -> CarePeriod 
     )
 
 
-async def require_open_period(ctx: ReviewsCtx, *, child: Child) -> CarePeriod:
-    period = await open_period(ctx.session, child.id)
-    if period is None or ctx.today >= rules.statutory_cutoff(child.date_of_birth):
-        raise errors.NotLookedAfter("The child has no open care period.", current_state="not_looked_after")
-    return period
+async def period_on(ctx: ReviewsCtx, *, child: Child, day: dt.date, field: str) -> CarePeriod:
+    """The care period the child was looked after in on `day`, a change's own date (today or in the past,
+    however long ago: a case system's history or an SSDA903 backfill), never judged by today:
+    `started_on <= day < ended_on` (or still open), and `day` before the 18th birthday (s105).
+
+    Raises `DateInFuture` for a day still to come, `PastEighteenthBirthday` for a day on or after the
+    18th birthday, `BeforeCarePeriod` for a day before the child's first care period started (each 422
+    on `field`), and `NotLookedAfter` (409) when no care period covers the day (between periods, on or
+    after the last one's end, or no care period at all)."""
+    not_in_future(ctx, day=day, field=field)
+    if not rules.within_care_age(day, child.date_of_birth):
+        raise errors.PastEighteenthBirthday(
+            f"The child is 18 on {day}: nobody is looked after from their 18th birthday (s105).", field=field
+        )
+    period = await ctx.session.scalar(
+        select(CarePeriod)
+        .where(
+            CarePeriod.child_id == child.id,
+            CarePeriod.started_on <= day,
+            or_(CarePeriod.ended_on.is_(None), CarePeriod.ended_on > day),
+        )
+        .order_by(CarePeriod.started_on.desc())
+        .limit(1)
+    )
+    if period is not None:
+        return period
+    first_start = await ctx.session.scalar(
+        select(func.min(CarePeriod.started_on)).where(CarePeriod.child_id == child.id)
+    )
+    if first_start is not None and day < first_start:
+        raise errors.BeforeCarePeriod(f"{field} is before the care period started ({first_start}).", field=field)
+    raise errors.NotLookedAfter(f"The child was not looked after on {day}.", current_state="not_looked_after")
 
 
 async def allocated_iro(session: AsyncSession, child_id: uuid.UUID, on: dt.date) -> uuid.UUID | None:
@@ -216,6 +243,189 @@ async def register_child(ctx: ReviewsCtx, *, body: schemas.ChildCreate) -> Child
         iro_id=await footprint_iro(ctx, child_id=child.id),
     )  # fmt: skip
     return child
+
+
+CHILD_FIELDS = tuple(schemas.ChildUpdate.model_fields)
+"""The fields a correction may change, in the order `child.updated` lists them."""
+
+
+async def update_child(ctx: ReviewsCtx, *, child_id: uuid.UUID, body: schemas.ChildUpdate) -> Child:
+    """Correct a child's details: any of `date_of_birth`, `display_name`, `sex`, `uasc` (`PATCH
+    /v1/children/{id}`; a case system's `child.updated`). Values equal to those stored change nothing and
+    write nothing; otherwise one `child.updated` lists the fields that changed (the new date of birth with
+    the previous one, sex, UASC; never the name).
+
+    A changed date of birth moves the 18th birthday, from which nobody is looked after (Children Act 1989
+    s105), so the timetable of unheld reviews is recomputed (`recompute_timetable`: one
+    `review.timetable_recomputed`, with `review.cancelled` / `review.scheduled` for each review it
+    changes). The timetable itself does not depend on age (reg 33). Held reviews stay as they were; one
+    now on or after the 18th birthday reads with the problem `held_on_or_after_18th_birthday`.
+
+    Raises `NotFound` (404); `NothingToUpdate` for a body with no field, `NullNotAllowed` for a null
+    `date_of_birth`, `DateInFuture` for one still to come, `DateOfBirthAfterCare` for one after the start
+    of a care period or a review held (each 422; messages never repeat the date of birth)."""
+    child = await ctx.session.scalar(
+        select(Child).where(Child.id == child_id).with_for_update().execution_options(populate_existing=True)
+    )
+    if child is None:
+        raise NotFound(f"No child {child_id}.")
+    sent = body.model_dump(exclude_unset=True)
+    if not sent:
+        raise errors.NothingToUpdate(f"Send at least one of {', '.join(CHILD_FIELDS)}.")
+    if "date_of_birth" in sent:
+        date_of_birth = sent["date_of_birth"]
+        if date_of_birth is None:
+            raise errors.NullNotAllowed("date_of_birth cannot be null.", field="date_of_birth")
+        types.check_date_of_birth(date_of_birth, today=ctx.today)  # never echoes the date
+        await check_date_of_birth_fits(ctx, child=child, date_of_birth=date_of_birth)
+    changed = [field for field in CHILD_FIELDS if field in sent and sent[field] != getattr(child, field)]
+    if not changed:
+        return child  # nothing changes, no event
+    previous_date_of_birth = child.date_of_birth
+    for field in changed:
+        setattr(child, field, sent[field])
+    await ctx.session.flush()  # the change is written before its event is recorded
+    values: dict[str, Any] = {field: sent[field] for field in changed if field != "display_name"}
+    if "date_of_birth" in changed:
+        values["previous_date_of_birth"] = previous_date_of_birth
+    ctx.record(
+        events.ChildUpdated(child_id=child.id, changed=cast("list[events.ChildField]", changed), **values),
+        subject=Subject("child", child.id), child_id=child.id,
+        iro_id=await footprint_iro(ctx, child_id=child.id),
+    )  # fmt: skip
+    if "date_of_birth" in changed:
+        await recompute_timetable(ctx, child=child)
+    return child
+
+
+async def check_date_of_birth_fits(ctx: ReviewsCtx, *, child: Child, date_of_birth: dt.date) -> None:
+    """Refuse a corrected date of birth after the start of any of the child's care periods or a review
+    held (422 `date-of-birth-after-care` on `date_of_birth`, naming that date, never the date of birth)."""
+    first_start = await ctx.session.scalar(
+        select(func.min(CarePeriod.started_on)).where(CarePeriod.child_id == child.id)
+    )
+    if first_start is not None and date_of_birth > first_start:
+        raise errors.DateOfBirthAfterCare(
+            f"The date of birth sent is after the child's care period that started on {first_start}."
+        )
+    first_held = await ctx.session.scalar(
+        select(func.min(Review.held_on)).where(Review.child_id == child.id, Review.status == rules.STATUS_HELD)
+    )
+    if first_held is not None and date_of_birth > first_held:
+        raise errors.DateOfBirthAfterCare(f"The date of birth sent is after the review held on {first_held}.")
+
+
+async def recompute_timetable(ctx: ReviewsCtx, *, child: Child) -> list[events.RetimedReview]:
+    """Recompute the child's unheld reviews against the date of birth now stored (after a correction):
+    the review timetable does not depend on age (reg 33: 20 working days, then 3 and 6 months from the
+    review held), only the 18th birthday does (Children Act 1989 s105: no review scheduled for or held on
+    or after it).
+
+    - A scheduled review whose working due date `due_on` is now on or after the 18th birthday is no longer
+      due: `cancelled`, closed on the 18th birthday if it has passed, else today
+      (`rules.closed_on_correction`), with `review.cancelled`.
+    - An open care period with no scheduled review gets its next review when it now falls before the
+      18th birthday, computed as holding a review or starting the period computes it (from the last
+      review held, else from the start; `rules.review_due`), with `review.scheduled`. A review of that
+      number cancelled by an earlier correction is scheduled again (same id, the due date recomputed).
+
+    Records one `review.timetable_recomputed` (reason `date_of_birth_corrected`, the new 18th birthday,
+    each review changed with its status and due date before and after) when the child has a care period.
+    Returns the reviews changed."""
+    date_of_birth = child.date_of_birth
+    periods = (
+        await ctx.session.scalars(
+            select(CarePeriod).where(CarePeriod.child_id == child.id).order_by(CarePeriod.started_on)
+        )
+    ).all()
+    if not periods:
+        return []
+    iro_id = await footprint_iro(ctx, child_id=child.id)
+    retimed: list[events.RetimedReview] = []
+    for period in periods:
+        scheduled = (
+            await ctx.session.scalars(
+                select(Review)
+                .where(Review.care_period_id == period.id, Review.status == rules.STATUS_SCHEDULED)
+                .order_by(Review.sequence)
+                .with_for_update()
+            )
+        ).all()
+        still_scheduled = False
+        for review in scheduled:
+            if rules.within_care_age(review.due_on, date_of_birth):
+                still_scheduled = True
+                continue
+            closed_on = rules.closed_on_correction(date_of_birth, ctx.today)
+            review.status, review.closed_on = rules.STATUS_CANCELLED, closed_on
+            await ctx.session.flush()  # the change is written before its event is recorded
+            ctx.record(
+                events.ReviewCancelled(review_id=review.id, care_period_id=period.id, sequence=review.sequence,
+                                       statutory_due_on=review.statutory_due_on, closed_on=closed_on),
+                subject=Subject("review", review.id), child_id=child.id, iro_id=iro_id,
+            )  # fmt: skip
+            retimed.append(
+                retimed_review(review, previous_status=rules.STATUS_SCHEDULED, previous_due_on=review.due_on)
+            )
+        if period.ended_on is None and not still_scheduled:
+            scheduled_again = await schedule_next(ctx, child=child, period=period)
+            if scheduled_again is not None:
+                retimed.append(scheduled_again)
+    ctx.record(
+        events.ReviewTimetableRecomputed(child_id=child.id, reason="date_of_birth_corrected",
+                                         eighteenth_birthday=rules.statutory_cutoff(date_of_birth), reviews=retimed),
+        subject=Subject("child", child.id), child_id=child.id, iro_id=iro_id,
+    )  # fmt: skip
+    return retimed
+
+
+def retimed_review(
+    review: Review, *, previous_status: str | None, previous_due_on: dt.date | None
+) -> events.RetimedReview:
+    return events.RetimedReview(
+        review_id=review.id, care_period_id=review.care_period_id, sequence=review.sequence,
+        previous_status=previous_status, status=review.status, previous_due_on=previous_due_on, due_on=review.due_on,
+    )  # fmt: skip
+
+
+async def schedule_next(ctx: ReviewsCtx, *, child: Child, period: CarePeriod) -> events.RetimedReview | None:
+    """Schedule an open care period's next review, from its last review held (else from its start),
+    unless it falls on or after the 18th birthday (`schedule_review`); a review of that number already
+    closed (cancelled by an earlier correction) is scheduled again. None when nothing is scheduled."""
+    last_held = await ctx.session.scalar(
+        select(Review)
+        .where(Review.care_period_id == period.id, Review.status == rules.STATUS_HELD)
+        .order_by(Review.sequence.desc())
+        .limit(1)
+    )
+    sequence = last_held.sequence + 1 if last_held is not None else 1
+    due = rules.review_due(
+        ctx.calendar, sequence=sequence, started_on=period.started_on,
+        previous_held_on=last_held.held_on if last_held is not None else None,
+        short_break=rules.is_short_break(period.legal_status),
+    )  # fmt: skip
+    if not rules.within_care_age(due, child.date_of_birth):
+        return None
+    closed = await ctx.session.scalar(
+        select(Review).where(Review.care_period_id == period.id, Review.sequence == sequence).with_for_update()
+    )
+    if closed is not None and closed.status != rules.STATUS_CANCELLED:
+        return None  # not a review a correction took off the timetable: left as it is
+    if closed is None:
+        review = await schedule_review(ctx, child=child, period=period, sequence=sequence, due=due)
+        assert review is not None  # within care age, checked above
+        return retimed_review(review, previous_status=None, previous_due_on=None)
+    previous_status, previous_due_on = closed.status, closed.due_on
+    closed.status, closed.closed_on = rules.STATUS_SCHEDULED, None
+    closed.due_on, closed.statutory_due_on, closed.early_reason = due, due, None
+    await ctx.session.flush()  # the change is written before its event is recorded
+    ctx.record(
+        events.ReviewScheduled(review_id=closed.id, care_period_id=period.id, child_id=child.id, sequence=sequence,
+                               kind=rules.review_kind(sequence), due_on=due, statutory_due_on=due),
+        subject=Subject("review", closed.id), child_id=child.id,
+        iro_id=await footprint_iro(ctx, child_id=child.id),
+    )  # fmt: skip
+    return retimed_review(closed, previous_status=previous_status, previous_due_on=previous_due_on)
 
 
 async def child_read(ctx: ReviewsCtx, *, child: Child) -> schemas.ChildRead:
@@ -375,14 +585,20 @@ async def end_care_period(
 async def change_placement(
     ctx: ReviewsCtx, *, child_id: uuid.UUID, body: schemas.PlacementChangeCreate
 ) -> PlacementChange:
+    """A change of placement within the care period the child was in on `changed_on` (that day's, not
+    today's: a past change for a child now 18 or out of care is judged on its own date). Refuses a future
+    `changed_on` (422), one on or after the 18th birthday (422), before the period began (422), in no care
+    period (409), or before the period's latest recorded placement change (422 `change-before-latest`); a
+    code not in use on that day (422). With `REVIEWS_PLACEMENT_CHANGE_REVIEW`, an unplanned change brings
+    the period's next review forward (local policy)."""
     child = await get_child(ctx.session, child_id)
-    period = await require_open_period(ctx, child=child)
+    period = await period_on(ctx, child=child, day=body.changed_on, field="changed_on")
     check_code(
         body.placement_type, ok=body.placement_type in rules.placement_types_on(body.changed_on),
         valid=rules.placement_types_on(body.changed_on), field="placement_type",
         what=f"an SSDA903 placement code in use on {body.changed_on}",
     )  # fmt: skip
-    within_period(ctx, day=body.changed_on, field="changed_on", period=period)
+    await not_before_latest(ctx, model=PlacementChange, period=period, day=body.changed_on)
     change = PlacementChange(id=uuid.uuid4(), care_period_id=period.id, child_id=child.id, **body.model_dump())
     period.placement_type = body.placement_type
     ctx.session.add(change)
@@ -401,11 +617,18 @@ async def change_placement(
 async def bring_forward_after_placement_change(
     ctx: ReviewsCtx, *, child: Child, period: CarePeriod, changed_on: dt.date
 ) -> None:
-    """The local-policy setting: a review within 20 working days of an unplanned placement change."""
+    """The local-policy setting: a review within 20 working days of an unplanned placement change. Only
+    the period's scheduled review, and only for a change after its latest held review (an older change,
+    recorded late, was that review's business)."""
     review = await ctx.session.scalar(
         select(Review).where(Review.care_period_id == period.id, Review.status == rules.STATUS_SCHEDULED)
     )
     if review is None:
+        return
+    last_held = await ctx.session.scalar(
+        select(func.max(Review.held_on)).where(Review.care_period_id == period.id, Review.status == rules.STATUS_HELD)
+    )
+    if last_held is not None and changed_on < last_held:
         return
     due = rules.placement_change_due(ctx.calendar, changed_on, review.due_on)
     if due is None:
@@ -420,22 +643,31 @@ async def bring_forward_after_placement_change(
     )  # fmt: skip
 
 
-def within_period(ctx: ReviewsCtx, *, day: dt.date, field: str, period: CarePeriod) -> None:
-    not_in_future(ctx, day=day, field=field)
-    if day < period.started_on:
-        raise errors.BeforeCarePeriod(f"{field} is before the care period started ({period.started_on}).", field=field)
+async def not_before_latest(
+    ctx: ReviewsCtx, *, model: type[PlacementChange] | type[LegalStatusChange], period: CarePeriod, day: dt.date
+) -> None:
+    """Refuse a change dated before the latest change of its kind recorded for the care period (422
+    `change-before-latest` on `changed_on`): changes are recorded in date order, the same day allowed."""
+    latest = await ctx.session.scalar(select(func.max(model.changed_on)).where(model.care_period_id == period.id))
+    if latest is not None and day < latest:
+        raise errors.ChangeBeforeLatest(
+            f"A change on {latest} is already recorded for this care period: changes are recorded in date order."
+        )
 
 
 async def change_legal_status(
     ctx: ReviewsCtx, *, child_id: uuid.UUID, body: schemas.LegalStatusChangeCreate
 ) -> LegalStatusChange:
+    """A change of legal status within the care period the child was in on `changed_on`, judged on that
+    day as `change_placement` is (the same refusals); `previous_legal_status` on the event is the period's
+    legal status before it."""
     child = await get_child(ctx.session, child_id)
-    period = await require_open_period(ctx, child=child)
+    period = await period_on(ctx, child=child, day=body.changed_on, field="changed_on")
     check_code(
         body.legal_status, ok=rules.valid_legal_status(body.legal_status), valid=rules.listed("legal_status_codes"),
         field="legal_status", what="an SSDA903 legal status",
     )  # fmt: skip
-    within_period(ctx, day=body.changed_on, field="changed_on", period=period)
+    await not_before_latest(ctx, model=LegalStatusChange, period=period, day=body.changed_on)
     change = LegalStatusChange(id=uuid.uuid4(), care_period_id=period.id, child_id=child.id, **body.model_dump())
     previous, period.legal_status = period.legal_status, body.legal_status
     ctx.session.add(change)

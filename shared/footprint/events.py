@@ -194,6 +194,32 @@ class ChildRegistered(FootprintEvent):
     uasc: bool | None = _field("An unaccompanied asylum-seeking child, when known.")
 
 
+ChildField = Literal["date_of_birth", "display_name", "sex", "uasc"]
+Sex = Literal["male", "female", "other", "unknown"]
+
+
+@register
+class ChildUpdated(FootprintEvent):
+    """A child's details were corrected (a case system's `child.updated`, or `PATCH /v1/children/{id}`):
+    `changed` names every field that changed; the new values follow for the date of birth (with the
+    previous one), sex and UASC, never the name (special-category data stays in the reviews schema)."""
+
+    type: ClassVar[str] = "child.updated"
+    written_by: ClassVar[tuple[str, ...]] = (_REVIEWS,)
+    read_by: ClassVar[tuple[str, ...]] = (_PARTICIPATION_CONSUMER,)
+
+    child_id: uuid.UUID = _field("The child's id.")
+    changed: list[ChildField] = _field(
+        "The fields that changed, in this order: `date_of_birth`, `display_name`, `sex`, `uasc`."
+    )
+    date_of_birth: dt.date | None = Field(None, description="The new date of birth, when it changed.")
+    previous_date_of_birth: dt.date | None = Field(
+        None, description="The date of birth before the correction, when it changed."
+    )
+    sex: Sex | None = Field(None, description="The new sex, when it changed (null: cleared).")
+    uasc: bool | None = Field(None, description="Whether an unaccompanied asylum-seeking child, when it changed.")
+
+
 @register
 class CarePeriodStarted(FootprintEvent):
     """A period of care began (a new period restarts the review cycle at a first review)."""
@@ -335,7 +361,10 @@ class _ReviewClosed(FootprintEvent):
     care_period_id: uuid.UUID = _field("The care period's id.")
     sequence: int = _field("The review's number within the care period.")
     statutory_due_on: dt.date = _field("The regulation's due date.")
-    closed_on: dt.date = _field("The day the care period ended.")
+    closed_on: dt.date = _field(
+        "The day it was closed: the day the care period ended, or (a corrected date of birth) the 18th "
+        "birthday or the day of the correction, whichever came first."
+    )
 
 
 @register
@@ -349,10 +378,43 @@ class ReviewMissed(_ReviewClosed):
 
 @register
 class ReviewCancelled(_ReviewClosed):
-    """An unheld review not yet due when the child left care (not counted at all)."""
+    """An unheld review not yet due when the child left care, or now due on or after the 18th birthday by a
+    corrected date of birth (not counted at all)."""
 
     type: ClassVar[str] = "review.cancelled"
     written_by: ClassVar[tuple[str, ...]] = (_REVIEWS,)
+
+
+class RetimedReview(BaseModel):
+    """One review a recomputed timetable changed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    review_id: uuid.UUID = _field("The review's id.")
+    care_period_id: uuid.UUID = _field("The care period's id.")
+    sequence: int = _field("The review's number within the care period.")
+    previous_status: Literal["scheduled", "cancelled"] | None = _field(
+        "Its stored status before: `scheduled`, `cancelled`, or null when it was not scheduled at all."
+    )
+    status: Literal["scheduled", "cancelled"] = _field("Its stored status now.")
+    previous_due_on: dt.date | None = _field("Its working due date before, or null when it was not scheduled.")
+    due_on: dt.date = _field("Its working due date now.")
+
+
+@register
+class ReviewTimetableRecomputed(FootprintEvent):
+    """A child's timetable of unheld reviews was recomputed, e.g. after a corrected date of birth moved the
+    18th birthday (Children Act 1989 s105): reviews now due on or after it were cancelled, and an open care
+    period's next review that the old birthday had kept off the timetable was scheduled. Each change is also
+    written as its own `review.cancelled` or `review.scheduled`."""
+
+    type: ClassVar[str] = "review.timetable_recomputed"
+    written_by: ClassVar[tuple[str, ...]] = (_REVIEWS,)
+
+    child_id: uuid.UUID = _field("The child's id.")
+    reason: Literal["date_of_birth_corrected"] = _field("Why it was recomputed: `date_of_birth_corrected`.")
+    eighteenth_birthday: dt.date = _field("The child's 18th birthday by the corrected date of birth.")
+    reviews: list[RetimedReview] = _field("The reviews whose status or due date changed (may be empty).")
 
 
 @register
@@ -569,6 +631,25 @@ class ParticipationReplaced(FootprintEvent):
     new: ParticipationValues = _field("The values now recorded.")
 
 
+ParticipationProblem = Literal[
+    "code_invalid_for_age", "review_on_or_after_18th_birthday", "review_before_date_of_birth"
+]
+
+
+@register
+class ParticipationFlagged(FootprintEvent):
+    """A held review's problems changed: a corrected date of birth made its stored PN code wrong for the
+    child's age on the review date, or put the review on or after the 18th birthday (the record is kept
+    and flagged, never dropped; the DfE export lists it as a problem); or a new valid code cleared a flag."""
+
+    type: ClassVar[str] = "participation.flagged"
+    written_by: ClassVar[tuple[str, ...]] = (_PARTICIPATION_CONSUMER, "services.participation.service")
+
+    review_id: uuid.UUID = _field("The review's id.")
+    problems: list[ParticipationProblem] = _field("The review's problems now (empty: none left).")
+    previous_problems: list[ParticipationProblem] = _field("Its problems before.")
+
+
 @register
 class FeedbackReceived(FootprintEvent):
     """A feedback form came in (its comment never goes on the footprint: it could identify an
@@ -632,3 +713,18 @@ class ChildRecordViewed(FootprintEvent):
 
     view: Literal["overview"] = _field("What was opened.")
     missing: list[str] = _field("Services that did not answer, so their parts were not shown.")
+
+
+@register
+class IngestRejected(FootprintEvent):
+    """A case system's event was refused (kept in the gateway's inbox with its problem, replayable).
+    Never the event's body: the footprint is append-only, and a body may hold what must not be kept."""
+
+    type: ClassVar[str] = "ingest.rejected"
+    written_by: ClassVar[tuple[str, ...]] = ("services.gateway.ingest",)
+    omit_when_none: ClassVar[frozenset[str]] = frozenset({"event_type"})
+
+    inbox_id: uuid.UUID = _field("The inbox row that keeps the event and its outcome.")
+    source: str = _field("The case system that sent it (the CloudEvent's `source`).")
+    event_type: str | None = _field("The CloudEvent's `type`, when it had a readable one.")
+    problem_type: str = _field("The problem's `type` (docs/errors.md), e.g. `unknown-child`.")

@@ -56,12 +56,14 @@ ALL = sorted(events.EVENT_TYPES.items())
 def test_the_registry_names_each_model_by_its_type_in_the_style_of_the_log():
     assert [name for name, _ in ALL] == [
         "advocacy.referred", "advocacy.updated", "care_period.ended", "care_period.started", "case_note.recorded",
-        "child.record_viewed", "child.registered", "commendation.recorded", "decision.recorded", "decision.updated",
+        "child.record_viewed", "child.registered", "child.updated", "commendation.recorded", "decision.recorded",
+        "decision.updated",
         "escalation.escalated", "escalation.raised", "escalation.referred_to_cafcass", "escalation.resolved",
-        "escalation.responded", "escalation.withdrawn", "feedback.received", "iro.allocated", "iro.registered",
-        "iro.updated", "legal_status.changed", "midway_review.held", "participation.recorded",
-        "participation.replaced", "placement.changed", "review.brought_forward", "review.cancelled", "review.held",
-        "review.missed", "review.rearranged", "review.record_keeping_updated", "review.scheduled",
+        "escalation.responded", "escalation.withdrawn", "feedback.received", "ingest.rejected", "iro.allocated",
+        "iro.registered", "iro.updated", "legal_status.changed", "midway_review.held", "participation.flagged",
+        "participation.recorded", "participation.replaced", "placement.changed", "review.brought_forward",
+        "review.cancelled", "review.held", "review.missed", "review.rearranged", "review.record_keeping_updated",
+        "review.scheduled", "review.timetable_recomputed",
     ]  # fmt: skip
     for name, cls in ALL:
         assert cls.type == name

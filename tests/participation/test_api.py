@@ -41,6 +41,7 @@ async def test_put_records_the_code_and_how_the_child_and_parents_took_part(clie
         "interpreter_used": False,
         "parents": body["parents"],
         "recorded_by": "iro@x.gov.uk",
+        "problems": [],
     }
     assert {k: v for k, v in put.json().items() if k != "recorded_at"} == expected
     get = await client.get(f"/v1/participation/{review_id}", headers=auth_header("auditor"))

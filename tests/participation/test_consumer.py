@@ -120,7 +120,7 @@ async def test_the_app_runs_the_consumer_in_its_lifespan(database_url):
     async for _ in app_client(app):
         consumer = consumer_of(app)
         assert (consumer.name, consumer.schema) == ("participation.reviews", "participation")
-        assert consumer.types == {"child.registered", "review.held"}
+        assert consumer.types == {"child.registered", "child.updated", "review.held"}
         assert consumer.role == "iro_participation"
         assert any(task.get_name() == "consumer:participation.reviews" for task in asyncio.all_tasks())
     assert not any(task.get_name() == "consumer:participation.reviews" for task in asyncio.all_tasks())

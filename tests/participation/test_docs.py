@@ -38,8 +38,8 @@ def test_codes_default_questions_answers_and_events_are_documented():
         if any(module.startswith("services.participation.") for module in cls.written_by)
     ]
     assert sorted(written) == [
-        "advocacy.referred", "advocacy.updated", "feedback.received", "participation.recorded",
-        "participation.replaced",
+        "advocacy.referred", "advocacy.updated", "feedback.received", "participation.flagged",
+        "participation.recorded", "participation.replaced",
     ]  # fmt: skip
     assert [event for event in written if f"`{event}`" not in DOC] == []
 
