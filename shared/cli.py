@@ -1,4 +1,4 @@
-"""The `iro` command: `serve`, `token`, `migrate`."""
+"""The `iro` command: `serve`, `token`, `migrate`, `simulate`."""
 
 from __future__ import annotations
 
@@ -316,6 +316,27 @@ def token(settings: CommonSettings, *, roles: list[str], sub: str, ttl: int) -> 
     return 0
 
 
+def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
+    """`iro simulate` (docs/simulate.md)."""
+    parser.add_argument("--children", type=int, required=True, help="how many children (N)")
+    parser.add_argument("--iros", type=int, required=True, help="how many IROs (M)")
+    parser.add_argument("--years", type=int, required=True, help="how many years, ending yesterday (Y)")
+    parser.add_argument("--seed", type=int, required=True, help="the same seed (on the same day) gives the same world")
+    parser.add_argument(
+        "--gateway",
+        help="the platform's gateway (default: the URL iro serve prints, from IRO_HOST and IRO_GATEWAY_PORT)",
+    )
+    parser.add_argument("--batch-size", type=int, default=500, help="events per POST /v1/events (default 500)")
+    parser.add_argument("--concurrency", type=int, default=8, help="API requests at a time (default 8)")
+    parser.add_argument("--expected", type=Path, help="write the expected figures (JSON) to this file")
+    parser.add_argument(
+        "--no-api-activity",
+        action="store_true",
+        help="send only the case system's events (no decisions, escalations ...)",
+    )
+    parser.add_argument("--dry-run", action="store_true", help="generate and write the expected figures; send nothing")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="iro", description="The IRO Footprint Platform.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -327,7 +348,19 @@ def main(argv: list[str] | None = None) -> int:
         "--ttl", type=int, default=3600, help=f"seconds until it expires, 1 to {MAX_TOKEN_TTL} (default 3600)"
     )
     commands.add_parser("migrate", help="apply the migrations to DATABASE_URL")
+    simulate = commands.add_parser(
+        "simulate", help="generate children and IROs over years from a seed, feed them to a running platform"
+    )
+    add_simulate_arguments(simulate)
     args = parser.parse_args(argv)
+
+    if args.command == "simulate":
+        from shared.simulate import command as simulation  # only this command needs it
+
+        if args.gateway is None:
+            serving = ServeSettings()
+            args.gateway = f"http://{serving.host}:{serving.gateway_port}"
+        return simulation.run(args)
 
     if args.command == "serve":
         return serve(ServeSettings())
