@@ -55,10 +55,12 @@ def build_app(
     use_database: bool = True,
     idempotency_schema: str | None = None,
     idempotency_paths: Callable[[str], bool] | None = None,
+    upload_limits: dict[str, int] | None = None,
 ) -> FastAPI:
     """The app shell. `hooks` are extra async context managers entered in the lifespan (consumers,
     HTTP clients); `readiness_checks` add named checks to `/readyz`; `idempotency_schema` keeps
-    `Idempotency-Key`s in that schema, for the POSTs `idempotency_paths` picks (default: all)."""
+    `Idempotency-Key`s in that schema, for the POSTs `idempotency_paths` picks (default: all);
+    `upload_limits` gives streamed upload paths their own body limit (shared.limits)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -99,8 +101,9 @@ def build_app(
     if idempotency_schema:
         app.add_middleware(IdempotencyMiddleware, schema=idempotency_schema, only=idempotency_paths)
     app.add_middleware(
-        BodyLimitMiddleware, default_limit=settings.max_body_bytes, batch_limit=settings.max_batch_body_bytes
-    )
+        BodyLimitMiddleware, default_limit=settings.max_body_bytes, batch_limit=settings.max_batch_body_bytes,
+        uploads=upload_limits,
+    )  # fmt: skip
     app.add_middleware(RequestIdMiddleware)
 
     checks = dict(readiness_checks or {})

@@ -1,4 +1,4 @@
-"""The `iro` command: `serve`, `token`, `migrate`, `simulate`."""
+"""The `iro` command: `serve`, `token`, `migrate`, `simulate`, `import`."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ import httpx
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from shared import auth, migrate
+from shared import auth, importer, migrate
 from shared.embedded import EmbeddedPostgres
 from shared.settings import CommonSettings
 
@@ -335,6 +335,23 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
         help="send only the case system's events (no decisions, escalations ...)",
     )
     parser.add_argument("--dry-run", action="store_true", help="generate and write the expected figures; send nothing")
+    parser.add_argument(
+        "--ssda903-dir",
+        type=Path,
+        help="write the world's SSDA903 returns (DIR/<year>/header.csv, episodes.csv, reviews.csv) and the figures "
+        "expected once they are imported (DIR/expected.json); send nothing",
+    )
+    parser.add_argument(
+        "--collection-years",
+        help="with --ssda903-dir: the returns to write, e.g. 2024,2025 (default: every year the world meets)",
+    )
+    parser.add_argument(
+        "--ssda903-history",
+        choices=["period", "year"],
+        default="period",
+        help="with --ssda903-dir: a return holds each care period whole from its start (period, the default) or "
+        "only the episodes open in its year (year)",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -352,7 +369,15 @@ def main(argv: list[str] | None = None) -> int:
         "simulate", help="generate children and IROs over years from a seed, feed them to a running platform"
     )
     add_simulate_arguments(simulate)
+    importing = commands.add_parser("import", help="upload an SSDA903 return to the gateway and print the report")
+    importer.add_arguments(importing)
     args = parser.parse_args(argv)
+
+    if args.command == "import":
+        if args.gateway is None:
+            serving = ServeSettings()
+            args.gateway = f"http://{serving.host}:{serving.gateway_port}"
+        return importer.run(args)
 
     if args.command == "simulate":
         from shared.simulate import command as simulation  # only this command needs it

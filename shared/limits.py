@@ -11,12 +11,18 @@ BATCH_CONTENT_TYPE = b"application/cloudevents-batch+json"
 
 class BodyLimitMiddleware:
     """Refuses a declared `Content-Length` over the limit before reading anything; a body without
-    one (chunked) is read up to the limit and refused as soon as it passes it."""
+    one (chunked) is read up to the limit and refused as soon as it passes it.
 
-    def __init__(self, app: ASGIApp, *, default_limit: int, batch_limit: int) -> None:
+    `uploads` maps a path to its own limit (an SSDA903 import: `IRO_MAX_IMPORT_BYTES`): its declared
+    length is checked here, but its body is never buffered: the route streams it, counting as it goes."""
+
+    def __init__(
+        self, app: ASGIApp, *, default_limit: int, batch_limit: int, uploads: dict[str, int] | None = None
+    ) -> None:
         self.app = app
         self.default_limit = default_limit
         self.batch_limit = batch_limit
+        self.uploads = dict(uploads or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -25,6 +31,9 @@ class BodyLimitMiddleware:
         headers = dict(scope["headers"])
         content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
         limit = self.batch_limit if content_type == BATCH_CONTENT_TYPE else self.default_limit
+        upload = self.uploads.get(scope["path"])
+        if upload is not None:
+            limit = upload
         declared = headers.get(b"content-length")
         if declared is not None:
             try:
@@ -37,7 +46,7 @@ class BodyLimitMiddleware:
                 return
             await self.app(scope, receive, send)
             return
-        if b"chunked" not in headers.get(b"transfer-encoding", b""):
+        if upload is not None or b"chunked" not in headers.get(b"transfer-encoding", b""):
             await self.app(scope, receive, send)
             return
         # Chunked: buffer up to the limit, then replay.

@@ -3,8 +3,10 @@ so logs, problem bodies and footprint events can carry it."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import uuid
+from collections.abc import Iterator
 from contextvars import ContextVar
 
 from starlette.datastructures import MutableHeaders
@@ -17,6 +19,17 @@ _current: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 def current() -> str | None:
     return _current.get()
+
+
+@contextlib.contextmanager
+def acting_as(request_id: str) -> Iterator[None]:
+    """Background work (an import's worker) carrying its own id where a request's would go: on the
+    footprint events it causes, in logs and in the `X-Request-ID` it sends the services."""
+    token = _current.set(request_id)
+    try:
+        yield
+    finally:
+        _current.reset(token)
 
 
 def accept_or_new(value: str | None) -> str:

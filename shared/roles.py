@@ -67,7 +67,8 @@ AUDIT = frozenset({"manager", "auditor", "admin"})  # the footprint, reports, ex
 EVERYONE = frozenset(ROLES)  # the reference lists
 INGEST = frozenset({"integration"})  # behind the door: the gateway applying a case system's event
 CASE_SYSTEMS = frozenset({"integration", "admin"})  # the events door and the inbox (CONTRACT.md)
-APPLIERS = frozenset({"integration", "admin"})  # behind: the gateway applying events (an admin's replay)
+APPLIERS = frozenset({"integration", "manager", "admin"})  # behind: the gateway applying events as their sender:
+# a case system, an admin replaying one, or the manager (or admin) whose SSDA903 import the worker applies
 NOBODY: frozenset[str] = frozenset()
 
 APPS = ("reviews", "escalations", "participation", "gateway")  # a row's `service`
@@ -302,6 +303,8 @@ TABLE = Table(
                 ("GET", "/v1/inbox", CASE_SYSTEMS),
                 ("GET", "/v1/inbox/{inbox_id}", CASE_SYSTEMS),
                 ("POST", "/v1/inbox/{inbox_id}/replay", frozenset({"admin"})),
+                ("POST", "/v1/imports/ssda903", MANAGE),
+                ("GET", "/v1/imports/{import_id}", MANAGE),
             ],
         ),
     ]

@@ -21,6 +21,9 @@ DEVELOPMENT_AUDIENCE = "iro-platform"
 DEVELOPMENT_ISSUER = "iro-dev"
 # The fixed development key that signs list cursors (shared.pagination): refused in production.
 DEVELOPMENT_CURSOR_SECRET = "iro-development-cursor-secret-not-for-production-use-0001"
+# The fixed development key of internal tokens (shared.auth.mint_internal_token): refused in production.
+DEVELOPMENT_INTERNAL_KEY = "iro-development-internal-token-key-not-for-production-0001"
+INTERNAL_ISSUER = "iro-internal"
 
 
 def _env(name: str) -> Any:
@@ -85,6 +88,13 @@ class CommonSettings(BaseSettings):
         validation_alias=_env("IRO_JWT_DEV_KEY"),
         description="Development HS256 key; unset: the fixed development key. Refused in production.",
     )
+    internal_token_key: SecretStr = Field(
+        SecretStr(DEVELOPMENT_INTERNAL_KEY),
+        validation_alias=_env("IRO_INTERNAL_TOKEN_KEY"),
+        description="HS256 key the platform's own processes share to act for a person in the background "
+        "(an import's worker applies rows as their uploader). A fixed development key unless set; production "
+        "needs its own, at least 32 characters, the same in every process.",
+    )
     cursor_secret: SecretStr = Field(
         SecretStr(DEVELOPMENT_CURSOR_SECRET),
         validation_alias=_env("IRO_CURSOR_SECRET"),
@@ -135,6 +145,10 @@ class CommonSettings(BaseSettings):
                 raise ValueError("IRO_ENV=production needs IRO_CURSOR_SECRET of your own (it signs list cursors)")
             if len(self.cursor_secret.get_secret_value()) < 32:
                 raise ValueError("IRO_CURSOR_SECRET must be at least 32 characters")
+            if self.internal_token_key.get_secret_value() == DEVELOPMENT_INTERNAL_KEY:
+                raise ValueError("IRO_ENV=production needs IRO_INTERNAL_TOKEN_KEY of your own (internal tokens)")
+            if len(self.internal_token_key.get_secret_value()) < 32:
+                raise ValueError("IRO_INTERNAL_TOKEN_KEY must be at least 32 characters")
         return self
 
     @property

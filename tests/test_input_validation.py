@@ -135,6 +135,7 @@ def test_production_refuses_the_development_cursor_secret():
         "oidc_jwks_url": "https://login.council.gov.uk/jwks",
         "jwt_issuer": "https://login.council.gov.uk",
         "jwt_audience": "iro-footprint",
+        "internal_token_key": "a-production-internal-token-key-of-40-chars",
     }
     with pytest.raises(ValueError, match="IRO_CURSOR_SECRET of your own"):
         CommonSettings(**production)

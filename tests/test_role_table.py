@@ -107,8 +107,8 @@ def test_the_rows_that_differ_behind_the_gateway_are_the_ingested_writes_and_the
         ("POST", "/v1/children/{child_id}/legal-status-changes"): {"integration"},
         ("GET", "/v1/escalation-stages"): {"integration"},
         ("GET", "/v1/escalation-categories"): {"integration"},
-        ("POST", "/v1/ingest/reviews"): {"integration", "admin"},
-        ("POST", "/v1/ingest/participation"): {"integration", "admin"},
+        ("POST", "/v1/ingest/reviews"): {"integration", "manager", "admin"},
+        ("POST", "/v1/ingest/participation"): {"integration", "manager", "admin"},
     }
     # At the gateway, integration reaches only the reference lists, the events door and the inbox.
     assert {rule.path for rule in roles.TABLE if "integration" in rule.gateway_roles} == {

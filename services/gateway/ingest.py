@@ -34,7 +34,7 @@ import datetime as dt
 import json
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,10 +100,12 @@ def source_of_request(elements: Sequence[Any]) -> str:
     """The one `source` every element names; 422 `sources-mixed` naming the first that differs."""
     first = envelope.source_of(elements[0])
     for index, element in enumerate(elements):
-        if envelope.source_of(element) is None or envelope.source_of(element) != first:
+        source = envelope.source_of(element)
+        if source is None or source != first:
+            why = "names no usable source" if source is None else f"names {source!r}, not {first!r}"
             raise SourcesMixed(
                 "Every event of a request names the same `source` (its signature is that source's): "
-                f"event {index} does not.",
+                f"event {index} {why}.",
                 loc=("body", index, "source"),
             )
     assert first is not None
@@ -148,6 +150,16 @@ def _type_of(element: Any) -> str | None:
     return value[:255] if isinstance(value, str) and value else None
 
 
+def _time_of(element: Any) -> dt.datetime | None:
+    """The event's `time` when it is a readable RFC 3339 timestamp with its offset (kept on the inbox row)."""
+    value = element.get("time") if isinstance(element, dict) else None
+    try:
+        parsed = dt.datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+    return parsed if parsed is not None and parsed.tzinfo is not None else None
+
+
 def _missing_id() -> dict[str, Any]:
     return _body(
         errors.ValidationFailed(
@@ -169,6 +181,7 @@ async def store(
         outcome = Outcome(inbox_id=uuid.uuid4(), event_id=event_id)
         row = {
             "id": outcome.inbox_id, "source": source, "event_id": event_id, "type": _type_of(element),
+            "time": _time_of(element),
             "body": _raw(element), "received_by": principal.sub, "request_id": rid, "status": RECEIVED,
             "problem": None, "applied_at": None,
         }  # fmt: skip
@@ -234,13 +247,22 @@ class Pending:
     row: Inbox
 
 
-async def apply(app: FastAPI, principal: Principal, source: str, outcomes: Sequence[Outcome]) -> None:
-    """Step 3 for a request's outcomes, a chunk at a time; raises `ServiceFailed` (503) when a
-    service does not apply a chunk (that chunk rolls back; its events stay `received`)."""
+Decided = Callable[[AsyncSession, Sequence[Outcome]], Awaitable[None]]
+"""`on_decided(session, outcomes)`: more to write in a chunk's transaction, with its outcomes."""
+
+
+async def apply(
+    app: FastAPI, principal: Principal, source: str, outcomes: Sequence[Outcome], *, chunk_size: int | None = None,
+    on_decided: Decided | None = None,
+) -> None:  # fmt: skip
+    """Step 3 for a request's outcomes, a chunk (`GATEWAY_INGEST_CHUNK`, or `chunk_size`) at a time;
+    raises `ServiceFailed` (503) when a service does not apply a chunk (that chunk rolls back; its
+    events stay `received`). `on_decided` writes alongside each chunk's outcomes (an import's rows)."""
     settings: Settings = app.state.settings
+    size = chunk_size or settings.ingest_chunk
     todo = [o for o in outcomes if o.status != REJECTED or o.event_id is not None]
-    for start in range(0, len(todo), settings.ingest_chunk):
-        chunk = todo[start : start + settings.ingest_chunk]
+    for start in range(0, len(todo), size):
+        chunk = todo[start : start + size]
         async with app.state.sessions() as session:
             ids = sorted({o.inbox_id for o in chunk})
             rows = {
@@ -254,14 +276,29 @@ async def apply(app: FastAPI, principal: Principal, source: str, outcomes: Seque
             for outcome in chunk:
                 row = rows[outcome.inbox_id]
                 if row.status in DECIDED or outcome.inbox_id in seen:
-                    outcome.status = DUPLICATE
-                    outcome.note = outcome.note or f"Event {row.event_id!r} of {row.source} was received before."
-                    outcome.problem = None
+                    outcome.status, outcome.problem = DUPLICATE, None
+                    outcome.note = outcome.note or _received_before(row, seen=outcome.inbox_id in seen)
                     continue
                 seen.add(outcome.inbox_id)
                 pending.append(Pending(outcome, json.loads(row.body or "null"), row))
             await decide(app, session, principal, source, pending)
+            if on_decided is not None:
+                await on_decided(session, chunk)
             await session.commit()
+
+
+def _received_before(row: Inbox, *, seen: bool) -> str:
+    """Why a copy is a duplicate, saying what became of the first: a rejected event is not applied by
+    sending it again under its id; it is fixed and replayed (or sent under a new id)."""
+    first = f"Event {row.event_id!r} of {row.source} was received before"
+    if seen:
+        return f"{first}, earlier in this request."
+    if row.status == REJECTED:
+        return (
+            f"{first} and rejected (inbox {row.id}): sending it again changes nothing; fix the cause and have an "
+            "admin replay it (POST /v1/inbox/{id}/replay), or send the corrected event under a new id."
+        )
+    return f"{first} and {row.status}."
 
 
 async def decide(
@@ -276,26 +313,37 @@ async def decide(
         checked = envelope.check(item.element)
         if isinstance(checked, envelope.Refused):
             item.outcome.status = REJECTED
-            item.outcome.problem = _body(
-                errors.ValidationFailed("The event is not a valid CloudEvent of a type the platform takes.",
-                                        errors=checked.errors)
-            )  # fmt: skip
+            in_data = all(error["loc"][:1] == ["data"] for error in checked.errors)
+            what = (
+                "The event's data is not valid for its type." if in_data else "The event is not a valid CloudEvent 1.0."
+            )
+            item.outcome.problem = _body(errors.ValidationFailed(f"{what} See `errors`.", errors=checked.errors))
         else:
             to_apply.append((item, checked))
     if to_apply:
         await _send(app, principal, source, to_apply)
     now = dt.datetime.now(dt.UTC)
-    refused: list[PendingEvent] = []
-    for item in pending:
-        o = item.outcome
-        await session.execute(
-            update(Inbox)
-            .where(Inbox.id == o.inbox_id)
-            .values(status=o.status, problem=o.problem, warnings=o.warnings, note=o.note, target=o.target,
-                    applied_at=now, attempt=item.row.attempt)
-        )  # fmt: skip
-        if o.status == REJECTED:
-            refused.append(_rejected_event(o, source, item.row.type, actor))
+    await session.execute(
+        update(Inbox),
+        [
+            {
+                "id": item.outcome.inbox_id,
+                "status": item.outcome.status,
+                "problem": item.outcome.problem,
+                "warnings": item.outcome.warnings,
+                "note": item.outcome.note,
+                "target": item.outcome.target,
+                "applied_at": now,
+                "attempt": item.row.attempt,
+            }
+            for item in pending
+        ],
+    )  # fmt: skip  (one executemany by primary key)
+    refused = [
+        _rejected_event(item.outcome, source, item.row.type, actor)
+        for item in pending
+        if item.outcome.status == REJECTED
+    ]
     if refused:
         await footprint_batch.append_many(session, refused)
 

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from fastapi import FastAPI
 
-from services.gateway import access, clients, cors, openapi, proxy
-from services.gateway.routes import events, footprint, reference, views
+from services.gateway import access, backfill, clients, cors, openapi, proxy
+from services.gateway.routes import events, footprint, imports, reference, views
 from services.gateway.settings import Settings
 from shared import db, logs
 from shared.app import build_app
@@ -74,12 +74,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             views.router,
             reference.router,
             events.router,
+            imports.router,
             proxy.router,
         ],  # the proxy's catch-all last
-        hooks=[audit_engine, clients.lifespan_clients, service_documents],
+        hooks=[audit_engine, clients.lifespan_clients, service_documents, backfill.worker],
         readiness_checks={name: service_ready(name) for name in access.SERVICES},
         idempotency_schema="gateway",
         idempotency_paths=own_post,
+        upload_limits={"/v1/imports/ssda903": settings.max_import_bytes},
     )
     app.state.audit_sessions = None
     openapi.install(app)

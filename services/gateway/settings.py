@@ -40,6 +40,16 @@ class Settings(CommonSettings):
         description="Days the inbox keeps an event's raw body; the outcome row stays.",
     )  # fmt: skip
 
+    max_import_bytes: int = Field(
+        200 * 1024 * 1024, ge=1, validation_alias=AliasChoices("IRO_MAX_IMPORT_BYTES"),
+        description="The largest SSDA903 upload (all three files, as sent); it is streamed, never held.",
+    )  # fmt: skip
+    import_worker: bool = Field(True, description="Run the import worker in this gateway process.")
+    import_poll_seconds: float = Field(1.0, gt=0, le=60, description="How often the import worker looks for work.")
+    import_children_per_batch: int = Field(
+        50, ge=1, le=5000, description="Children an import applies per transaction (their rows' outcomes with it)."
+    )
+
     @model_validator(mode="after")
     def _no_development_ingest_secret_in_production(self) -> Settings:
         if self.env == "production":

@@ -35,6 +35,7 @@ __all__ = [
     "ReviewHeldAfterEnd",
     "ReviewLateWithoutReason",
     "ReviewNotHeld",
+    "ReviewNotJudged",
     "ReviewNotLate",
     "ReviewNotScheduled",
     "UnknownIro",
@@ -167,6 +168,15 @@ class ReviewNotLate(DomainError):
     field = "late_reason"
     type_ = "review-not-late"
     title = "The review is in time: a late reason does not apply."
+
+
+class ReviewNotJudged(DomainError):
+    """A `late_reason` for the first review of a care period that began before the data (a backfill):
+    its timeliness is not judged, so it is neither in time nor late (`rules.timeliness_judged`)."""
+
+    field = "late_reason"
+    type_ = "review-not-judged"
+    title = "The review's timeliness is not judged: a late reason does not apply."
 
 
 class BeforeReviewHeld(DomainError):

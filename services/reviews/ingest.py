@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from sqlalchemy import func, select
 
 from services.reviews import review_service, rules, schemas, service
-from services.reviews.errors import NotLookedAfter, UnknownIro
+from services.reviews.errors import NotLookedAfter, ReviewLateWithoutReason, UnknownIro
 from services.reviews.models import Allocation, CarePeriod, Child, Iro, Review
 from shared import roles
 from shared.errors import UnknownChild
@@ -48,10 +48,20 @@ def _ids(**ids: Any) -> dict[str, str]:
     return {name: str(value) for name, value in ids.items() if value is not None}
 
 
+IMPORT = "ssda903"
+"""The source of an SSDA903 import (services.gateway.backfill): history, applied as a correction where
+a case system's event would be a conflict."""
+
+
 async def child_registered(ctx: Ctx, event: Any, _: Command) -> Applied:
     known = await ctx.session.scalar(select(Child).where(Child.la_reference == event.la_reference))
     if known is not None and known.date_of_birth == event.date_of_birth:
         return Applied(_ids(child_id=known.id), duplicate=True, note="The child is already registered.")
+    if known is not None and ctx.actor.source == IMPORT:
+        # A return that gives a known child another date of birth corrects it, as child.updated does.
+        changes = {"date_of_birth": event.date_of_birth} | ({"sex": event.sex} if event.sex else {})
+        await service.update_child(ctx, child_id=known.id, body=rebuild(schemas.ChildUpdate, changes))
+        return Applied(_ids(child_id=known.id), note="The child was known: its date of birth was corrected.")
     child = await service.register_child(ctx, body=rebuild(schemas.ChildCreate, event.model_dump()))
     return Applied(_ids(child_id=child.id))
 
@@ -64,6 +74,17 @@ async def care_period_started(ctx: Ctx, event: Any, _: Command) -> Applied:
     if same is not None:
         note = f"A care period starting on {event.started_on} is already recorded."
         return Applied(_ids(child_id=child.id, care_period_id=same.id), duplicate=True, note=note)
+    if event.started_before_data:
+        # History from a backfill: a period already known on that day is the one the data began in.
+        known = await ctx.session.scalar(
+            select(CarePeriod).where(
+                CarePeriod.child_id == child.id, CarePeriod.started_on <= event.started_on,
+                (CarePeriod.ended_on.is_(None)) | (CarePeriod.ended_on >= event.started_on),
+            )
+        )  # fmt: skip
+        if known is not None:
+            note = f"The child was already in a care period on {event.started_on} (from {known.started_on})."
+            return Applied(_ids(child_id=child.id, care_period_id=known.id), duplicate=True, note=note)
     body = rebuild(schemas.CarePeriodStart, event.model_dump(exclude={"la_reference"}))
     period = await service.start_care_period(ctx, child_id=child.id, body=body)
     return Applied(_ids(child_id=child.id, care_period_id=period.id))
@@ -156,11 +177,15 @@ async def review_held(ctx: Ctx, event: Any, _: Command) -> Applied:
         target = _ids(child_id=child.id, care_period_id=already.care_period_id, review_id=already.id)
         return Applied(target, duplicate=True, note=note)
     period, review = await review_to_hold(ctx, child, event.held_on)
-    body = rebuild(
-        schemas.ReviewHeld,
-        event.model_dump(exclude={"la_reference", "participation_code"}, exclude_none=True),
-    )
-    await review_service.hold(ctx, review_id=review.id, body=body)
+    fields = event.model_dump(exclude={"la_reference", "participation_code"}, exclude_none=True)
+    try:
+        await review_service.hold(ctx, review_id=review.id, body=rebuild(schemas.ReviewHeld, fields))
+    except ReviewLateWithoutReason:
+        if ctx.actor.source != IMPORT:
+            raise
+        # The 903 records no reason for a late review: an imported one is late for a reason not recorded.
+        fields["late_reason"] = "not_recorded"
+        await review_service.hold(ctx, review_id=review.id, body=rebuild(schemas.ReviewHeld, fields))
     return Applied(_ids(child_id=child.id, care_period_id=period.id, review_id=review.id))
 
 

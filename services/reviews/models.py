@@ -95,6 +95,8 @@ class CarePeriod(Base):
     placement_type: Mapped[str | None] = mapped_column(Text)
     ended_on: Mapped[dt.date | None] = mapped_column(Date)
     end_reason: Mapped[str | None] = mapped_column(Text)
+    # A backfill's period that began before the data (migration 0014): its first review is not judged.
+    started_before_data: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[dt.datetime] = created_at()
 
 

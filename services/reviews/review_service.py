@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from services.reviews import errors, rules, schemas
 from services.reviews.models import CarePeriod, CaseNote, Child, Decision, Iro, MidwayReview, Rearrangement, Review
@@ -36,8 +37,15 @@ async def get_review(session: AsyncSession, review_id: uuid.UUID, *, lock: bool 
     return review
 
 
-def status_of(review: Review, date_of_birth: dt.date, today: dt.date) -> str:
-    """The status a reader sees (`rules.review_status` as of today)."""
+def timeliness_judged(review: Review, *, started_before_data: bool) -> bool:
+    """`rules.timeliness_judged` for a review of a care period with that `started_before_data`."""
+    judged: bool = rules.timeliness_judged(started_before_data, review.sequence)
+    return judged
+
+
+def status_of(review: Review, date_of_birth: dt.date, today: dt.date, *, started_before_data: bool) -> str:
+    """The status a reader sees (`rules.review_status` as of today); `started_before_data` is its care
+    period's."""
     facts = rules.ReviewFacts(
         stored=review.status,
         due_on=review.due_on,
@@ -45,15 +53,39 @@ def status_of(review: Review, date_of_birth: dt.date, today: dt.date) -> str:
         held_on=review.held_on,
         closed_on=review.closed_on,
         eighteenth_birthday=rules.statutory_cutoff(date_of_birth),
+        judged=timeliness_judged(review, started_before_data=started_before_data),
     )
     status: str = rules.review_status(facts, today)
     return status
 
 
-def status_sql(day: dt.date | ColumnElement[dt.date], eighteenth: ColumnElement[dt.date] | None = None) -> Any:
+def started_before_data_sql() -> ColumnElement[bool]:
+    """The review's care period's `started_before_data`, looked up per review (a correlated subquery)."""
+    return (
+        select(CarePeriod.started_before_data)
+        .where(CarePeriod.id == Review.care_period_id)
+        .correlate(Review)
+        .scalar_subquery()
+    )
+
+
+def judged_sql(started_before_data: ColumnElement[bool] | InstrumentedAttribute[bool] | None = None) -> Any:
+    """SQL for `rules.timeliness_judged` over `Review`'s columns. `started_before_data` is the care
+    period's column when the query already joins `CarePeriod` (default: looked up per review)."""
+    if started_before_data is None:
+        started_before_data = started_before_data_sql()
+    return rules.timeliness_judged(started_before_data, Review.sequence, logic.SQL)
+
+
+def status_sql(
+    day: dt.date | ColumnElement[dt.date],
+    eighteenth: ColumnElement[dt.date] | None = None,
+    started_before_data: ColumnElement[bool] | InstrumentedAttribute[bool] | None = None,
+) -> Any:
     """SQL for `rules.review_status` as of `day` over `Review`'s columns: what the `status` filter
     matches and the statistics count, so they agree with `status_of` by construction. `eighteenth` is
-    the child's 18th birthday when the query already joins `Child` (default: looked up per review)."""
+    the child's 18th birthday when the query already joins `Child`, `started_before_data` the care
+    period's when it joins `CarePeriod` (default: each looked up per review)."""
     if eighteenth is None:
         eighteenth = (
             select(eighteenth_birthday(Child.date_of_birth))
@@ -68,6 +100,7 @@ def status_sql(day: dt.date | ColumnElement[dt.date], eighteenth: ColumnElement[
         held_on=Review.held_on,
         closed_on=Review.closed_on,
         eighteenth_birthday=eighteenth,
+        judged=judged_sql(started_before_data),
     )
     return rules.review_status(facts, day, logic.SQL)
 
@@ -97,7 +130,11 @@ def decision_past_due_sql(day: dt.date) -> Any:
     return rules.decision_past_due(Decision.status, Decision.due_on, day, logic.SQL)
 
 
-def review_read(ctx: ReviewsCtx, *, review: Review, date_of_birth: dt.date) -> schemas.ReviewRead:
+def review_read(
+    ctx: ReviewsCtx, *, review: Review, date_of_birth: dt.date, started_before_data: bool
+) -> schemas.ReviewRead:
+    """The review as read: its status as of today (`status_of`); `started_before_data` is its care
+    period's."""
     # The deadlines around the review's date: held, else planned, else due; only the social
     # worker's report precedes it, so the others apply once it is held.
     review_on = review.held_on or review.planned_on or review.due_on
@@ -117,7 +154,7 @@ def review_read(ctx: ReviewsCtx, *, review: Review, date_of_birth: dt.date) -> s
         statutory_due_on=review.statutory_due_on,
         early_reason=review.early_reason,
         planned_on=review.planned_on,
-        status=status_of(review, date_of_birth, ctx.today),
+        status=status_of(review, date_of_birth, ctx.today, started_before_data=started_before_data),
         held_on=review.held_on,
         meeting_dates=review.meeting_dates,
         format=review.format,
@@ -210,7 +247,12 @@ async def rearrange(ctx: ReviewsCtx, *, review_id: uuid.UUID, body: schemas.Rear
 
 async def hold(ctx: ReviewsCtx, *, review_id: uuid.UUID, body: schemas.ReviewHeld) -> Review:
     """Hold a review: timeliness against the statutory date, the late reason, who chaired; then
-    schedule the next one from the date actually held (reg 33)."""
+    schedule the next one from the date actually held (reg 33). The first review of a care period that
+    began before the data is held and schedules the next as usual, but its timeliness is not judged
+    (`rules.timeliness_judged`): `in_time` null, and a late reason is neither needed nor accepted (422
+    `review-not-judged`). The late reason `not_recorded` is accepted only from a case system or an
+    import (`ctx.actor.source` set). Events are filed under the chair, else the IRO allocated on
+    `held_on`."""
     review = await get_review(ctx.session, review_id, lock=True)
     require_scheduled(review, "hold the review")
     child = await get_child(ctx.session, review.child_id)
@@ -233,13 +275,16 @@ async def hold(ctx: ReviewsCtx, *, review_id: uuid.UUID, body: schemas.ReviewHel
     )
     if previous is not None and held_on < previous:
         raise errors.ReviewBeforePrevious(f"The previous review was held on {previous}; this one cannot be earlier.")
-    in_time = rules.is_in_time(held_on, review.statutory_due_on)
-    if rules.needs_late_reason(held_on, review.statutory_due_on):
+    judged = timeliness_judged(review, started_before_data=period.started_before_data)
+    in_time = rules.in_time_if_judged(held_on, review.statutory_due_on, judged=judged)
+    if rules.needs_late_reason(held_on, review.statutory_due_on, judged=judged):
         if not body.late_reason:
             raise errors.ReviewLateWithoutReason(
                 f"The review is late (statutory due {review.statutory_due_on}): give a reason."
             )
-        imported = "integration" in ctx.principal.roles  # `not_recorded` is for imported records only
+        # `not_recorded` is for imported records only: writes from a case system or an import, whose
+        # actor has a `source` (set only by the ingest and import command paths), never a person's.
+        imported = ctx.actor.source is not None
         if not rules.valid_late_reason(body.late_reason, imported=imported):
             valid = rules.listed("late_review_reasons")
             raise CodeNotOnList(
@@ -249,6 +294,11 @@ async def hold(ctx: ReviewsCtx, *, review_id: uuid.UUID, body: schemas.ReviewHel
             )
         if rules.reason_needs_detail(body.late_reason) and not body.late_reason_detail:
             raise errors.ReasonDetailMissing("Give the detail of an `other` reason.", field="late_reason_detail")
+    elif body.late_reason and not judged:
+        raise errors.ReviewNotJudged(
+            "This is the first review of a care period that began before the data: its timeliness is not "
+            "judged, so a late reason does not apply."
+        )
     elif body.late_reason:
         raise errors.ReviewNotLate("The review is in time: a late reason does not apply.")
     chair = await author_iro(ctx, child_id=child.id, on=held_on)
@@ -265,15 +315,15 @@ async def hold(ctx: ReviewsCtx, *, review_id: uuid.UUID, body: schemas.ReviewHel
                           chaired_by_child=body.chaired_by_child, in_time=in_time,
                           statutory_due_on=review.statutory_due_on, late_reason=body.late_reason),
         subject=Subject("review", review.id), child_id=child.id,
-        iro_id=await footprint_iro(ctx, child_id=child.id, author=chair),
+        iro_id=await footprint_iro(ctx, child_id=child.id, author=chair, on=held_on),
     )  # fmt: skip
     if period.ended_on is None:
         short_break = rules.is_short_break(period.legal_status)
         due = rules.review_due(
             ctx.calendar, sequence=review.sequence + 1, started_on=period.started_on, previous_held_on=held_on,
-            short_break=short_break,
+            short_break=short_break, previous_judged=judged,
         )  # fmt: skip
-        await schedule_review(ctx, child=child, period=period, sequence=review.sequence + 1, due=due)
+        await schedule_review(ctx, child=child, period=period, sequence=review.sequence + 1, due=due, on=held_on)
     return review
 
 
@@ -296,10 +346,13 @@ async def update_record_keeping(ctx: ReviewsCtx, *, review_id: uuid.UUID, body: 
     for field, value in changes.items():
         setattr(review, field, value)
     await ctx.session.flush()  # the change is written before its event is recorded
+    # Filed under the IRO allocated on the latest date recorded (the step that happened last); today
+    # when the change only clears dates.
+    on = max((value for value in changes.values() if value is not None), default=ctx.today)
     ctx.record(
         events.ReviewRecordKeepingUpdated(review_id=review.id, **changes),
         subject=Subject("review", review.id), child_id=review.child_id,
-        iro_id=await footprint_iro(ctx, child_id=review.child_id),
+        iro_id=await footprint_iro(ctx, child_id=review.child_id, on=on),
     )  # fmt: skip
     return review
 
@@ -351,7 +404,7 @@ async def update_decision(ctx: ReviewsCtx, *, decision_id: uuid.UUID, body: sche
     ctx.record(
         events.DecisionUpdated(decision_id=decision.id, **changes),
         subject=Subject("decision", decision.id), child_id=decision.child_id,
-        iro_id=await footprint_iro(ctx, child_id=decision.child_id),
+        iro_id=await footprint_iro(ctx, child_id=decision.child_id, on=completed),
     )  # fmt: skip
     return decision
 
@@ -373,7 +426,7 @@ async def hold_midway_review(ctx: ReviewsCtx, *, child_id: uuid.UUID, body: sche
     ctx.record(
         events.MidwayReviewHeld(midway_review_id=midway.id, held_on=body.held_on, outcome=body.outcome),
         subject=Subject("midway_review", midway.id), child_id=child.id,
-        iro_id=await footprint_iro(ctx, child_id=child.id, author=iro_id),
+        iro_id=await footprint_iro(ctx, child_id=child.id, author=iro_id, on=body.held_on),
     )  # fmt: skip
     return midway
 
@@ -395,9 +448,17 @@ async def record_case_note(ctx: ReviewsCtx, *, child_id: uuid.UUID, body: schema
         events.CaseNoteRecorded(case_note_id=note.id, recorded_on=body.recorded_on, kind=body.kind,
                                 author_iro_id=author),
         subject=Subject("case_note", note.id), child_id=child.id,
-        iro_id=await footprint_iro(ctx, child_id=child.id, author=author),
+        iro_id=await footprint_iro(ctx, child_id=child.id, author=author, on=body.recorded_on),
     )  # fmt: skip
     return note
+
+
+async def period_started_before_data(session: AsyncSession, care_period_id: uuid.UUID) -> bool:
+    """The care period's `started_before_data` (a review's status and timeliness depend on it)."""
+    before_data = await session.scalar(select(CarePeriod.started_before_data).where(CarePeriod.id == care_period_id))
+    if before_data is None:
+        raise NotFound(f"No care period {care_period_id}.")
+    return before_data
 
 
 async def child_date_of_birth(session: AsyncSession, child_id: uuid.UUID) -> dt.date:

@@ -183,12 +183,17 @@ async def allocation_history(child_id: uuid.UUID, ctx: Ctx) -> Page[schemas.Allo
 async def reviews_page(
     ctx: service.ReviewsCtx, *, query: Select[Review], pages: PageParams, keys: list[Any]
 ) -> Page[schemas.ReviewRead]:
-    rows, cursor = await paginate(
-        ctx.session, query.add_columns(Child.date_of_birth).join(Child), keys=keys, params=pages
+    query = (
+        query.add_columns(Child.date_of_birth, CarePeriod.started_before_data)
+        .join(Child, Child.id == Review.child_id)
+        .join(CarePeriod, CarePeriod.id == Review.care_period_id)
     )
-    return Page(
-        items=[review_service.review_read(ctx, review=r, date_of_birth=dob) for r, dob in rows], next_cursor=cursor
-    )
+    rows, cursor = await paginate(ctx.session, query, keys=keys, params=pages)
+    items = [
+        review_service.review_read(ctx, review=r, date_of_birth=dob, started_before_data=before_data)
+        for r, dob, before_data in rows
+    ]
+    return Page(items=items, next_cursor=cursor)
 
 
 @router.get("/children/{child_id}/reviews", tags=["reviews"])
@@ -229,7 +234,8 @@ async def list_reviews(
 
 async def one_review(ctx: service.ReviewsCtx, *, review: Review) -> schemas.ReviewRead:
     dob = await review_service.child_date_of_birth(ctx.session, review.child_id)
-    return review_service.review_read(ctx, review=review, date_of_birth=dob)
+    before_data = await review_service.period_started_before_data(ctx.session, review.care_period_id)
+    return review_service.review_read(ctx, review=review, date_of_birth=dob, started_before_data=before_data)
 
 
 @router.get("/reviews/{review_id}", tags=["reviews"])

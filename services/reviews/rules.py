@@ -91,10 +91,14 @@ def review_due(
     started_on: date,
     previous_held_on: date | None,
     short_break: bool,
+    previous_judged: bool = True,
 ) -> date:
     """The statutory due date of the `sequence`-th review of a care period (reg 33, reg 48): the first
     from the period's start (sequence restarts at 1 in each period), later ones from the date the
-    previous review in the same period was held."""
+    previous review in the same period was held. After a review whose timeliness is not judged
+    (`previous_judged` false: its predecessors are before the data, `timeliness_judged`) the next is
+    reckoned as after a later review, within 6 months: a period that began before the data has had
+    its first review already (issue 13, "Backfill from the SSDA903 return")."""
     if sequence < 1:
         raise ValueError(f"a review sequence starts at 1, not {sequence}")
     if sequence == 1:
@@ -103,7 +107,8 @@ def review_due(
         return first_review_due(calendar, started_on, short_break=short_break)
     if previous_held_on is None:
         raise ValueError(f"review {sequence} is due from the date review {sequence - 1} was held")
-    return next_review_due(previous_held_on, held_sequence=sequence - 1, short_break=short_break)
+    held_sequence = sequence - 1 if previous_judged else max(sequence - 1, 2)
+    return next_review_due(previous_held_on, held_sequence=held_sequence, short_break=short_break)
 
 
 def bring_forward(due_on: date, requested_on: date) -> date:
@@ -173,14 +178,31 @@ def closed_on_correction(date_of_birth: date, today: date) -> date:
 # --- Timeliness and status (reg 33, IRO Handbook) -------------------------------------------------
 
 
+def timeliness_judged(started_before_data: Any, sequence: Any, logic: Logic = PYTHON) -> Any:
+    """False for the one review whose timeliness is not judged: the first review (`sequence` 1) of a
+    care period that began before the data (`started_before_data`, a backfill such as the SSDA903
+    return whose first episode for the child is not a new period, RNE other than `S`). It has no known
+    predecessor, so no statutory due date can be known for it: held, it is neither in time nor late;
+    unheld, it is never missed. Every other review is judged (reg 33). Source: issue 13, "Backfill
+    from the SSDA903 return" (the platform's rule for history it did not see, not a regulation)."""
+    return logic.not_(logic.all(started_before_data, sequence == 1))
+
+
 def is_in_time(held_on: date, statutory_due_on: date) -> bool:
     """True when held on or before the statutory due date (reg 33), whatever the working due date."""
     return held_on <= statutory_due_on
 
 
-def needs_late_reason(held_on: date, statutory_due_on: date) -> bool:
-    """True when held after the statutory due date, so a late reason is recorded (IRO Handbook)."""
-    return not is_in_time(held_on, statutory_due_on)
+def in_time_if_judged(held_on: date, statutory_due_on: date, *, judged: bool = True) -> bool | None:
+    """A held review's `in_time`: `is_in_time` (reg 33), or None when its timeliness is not judged
+    (`timeliness_judged`; issue 13)."""
+    return is_in_time(held_on, statutory_due_on) if judged else None
+
+
+def needs_late_reason(held_on: date, statutory_due_on: date, *, judged: bool = True) -> bool:
+    """True when held after the statutory due date, so a late reason is recorded (IRO Handbook); never
+    for a review whose timeliness is not judged (`timeliness_judged`; issue 13)."""
+    return judged and not is_in_time(held_on, statutory_due_on)
 
 
 @dataclass(frozen=True)
@@ -188,7 +210,8 @@ class ReviewFacts:
     """What a review's status is judged from: plain values (`logic.PYTHON`) or columns (`logic.SQL`).
 
     `stored` is the status written by a change (`scheduled`, `held`, `missed`, `cancelled`);
-    `eighteenth_birthday` the child's (`statutory_cutoff`)."""
+    `eighteenth_birthday` the child's (`statutory_cutoff`); `judged` whether the review's timeliness is
+    judged (`timeliness_judged`)."""
 
     stored: Any
     due_on: Any
@@ -196,6 +219,7 @@ class ReviewFacts:
     held_on: Any
     closed_on: Any
     eighteenth_birthday: Any
+    judged: Any = True
 
 
 def review_status(review: ReviewFacts, day: Any, logic: Logic = PYTHON) -> Any:
@@ -205,12 +229,15 @@ def review_status(review: ReviewFacts, day: Any, logic: Logic = PYTHON) -> Any:
     - `held`: held on or before `day`;
     - `missed` or `cancelled`: closed on or before `day` when the child left care (as stored); or
       still unheld on the 18th birthday, which ends the care period that day (s105):
-      `outcome_when_leaving_care` from the birthday;
+      `outcome_when_leaving_care` from the birthday (never `missed` for a review whose timeliness is
+      not judged);
     - `overdue`: still open and past its working due date `due_on` (the due day itself is not);
     - `scheduled`: otherwise.
 
     As of a past day it is the status the review had then (held or closed later: not yet)."""
-    on_eighteenth = outcome_when_leaving_care(review.statutory_due_on, review.eighteenth_birthday, logic)
+    on_eighteenth = outcome_when_leaving_care(
+        review.statutory_due_on, review.eighteenth_birthday, logic, judged=review.judged
+    )
     return logic.first(
         [
             (logic.known_by(review.held_on, day), STATUS_HELD),
@@ -222,10 +249,15 @@ def review_status(review: ReviewFacts, day: Any, logic: Logic = PYTHON) -> Any:
     )
 
 
-def outcome_when_leaving_care(statutory_due_on: Any, ended_on: Any, logic: Logic = PYTHON) -> Any:
+def outcome_when_leaving_care(
+    statutory_due_on: Any, ended_on: Any, logic: Logic = PYTHON, *, judged: Any = True
+) -> Any:
     """An unheld review when the care period ends: "missed" if its statutory due date was before the
-    end, else "cancelled" (reg 33; the child is no longer looked after; DESIGN.md 2.1)."""
-    return logic.first([(logic.before(statutory_due_on, ended_on), STATUS_MISSED)], STATUS_CANCELLED)
+    end, else "cancelled" (reg 33; the child is no longer looked after; DESIGN.md 2.1). A review whose
+    timeliness is not judged (`timeliness_judged`: no known predecessor, so no known due date) is
+    "cancelled": "missed" would judge it late (issue 13)."""
+    missed = logic.all(judged, logic.before(statutory_due_on, ended_on))
+    return logic.first([(missed, STATUS_MISSED)], STATUS_CANCELLED)
 
 
 def decision_past_due(status: Any, due_on: Any, day: Any, logic: Logic = PYTHON) -> Any:

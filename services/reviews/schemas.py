@@ -108,6 +108,10 @@ class CarePeriodRead(ReadSchema):
     ended_on: dt.date | None
     end_reason: str | None
     short_break: bool
+    started_before_data: bool = Field(
+        description="A backfill's period that began before the data (`started_on` is the first day the data "
+        "shows): its first review held is not judged for timeliness."
+    )
 
 
 class ChildRead(ReadSchema):
@@ -128,6 +132,7 @@ class CarePeriodStart(Schema):
             "examples": [
                 {"started_on": "2025-11-03", "legal_status": "C2", "placement_type": "U4"},
                 {"started_on": "2025-11-03", "legal_status": "V2"},
+                {"started_on": "2019-06-03", "legal_status": "C2", "started_before_data": True},
             ]
         }
     )
@@ -135,6 +140,13 @@ class CarePeriodStart(Schema):
     started_on: Date
     legal_status: Code = Field(description="An SSDA903 legal status code, e.g. C2 or V2.")
     placement_type: Code | None = Field(None, description="An SSDA903 placement code, e.g. U4.")
+    started_before_data: bool = Field(
+        False,
+        description="For backfills (the SSDA903 return): the period began before the data, so `started_on` is "
+        "the first day the data shows. The first review of such a period has no known predecessor: it is held "
+        "as usual, but its timeliness is not judged (`in_time` null, no late reason) and it is counted apart "
+        "(`not_judged` in the timeliness figures).",
+    )
 
 
 class CarePeriodEnd(Schema):
@@ -421,7 +433,7 @@ class SequenceCounts(ReadSchema):
 
 
 class Timeliness(ReadSchema):
-    reviews_held: int
+    reviews_held: int = Field(description="Reviews held in the period whose timeliness is judged.")
     held_in_time: int
     pct_in_time: float | None
     overdue_unheld: int
@@ -430,6 +442,10 @@ class Timeliness(ReadSchema):
     children_reviewed: int
     children_all_in_time: int
     pct_children_all_in_time: float | None
+    not_judged: int = Field(
+        description="Reviews held in the period whose timeliness is not judged (the first review of a care "
+        "period that began before the data, from a backfill): counted here only, in no other figure."
+    )
     as_of: dt.date = Field(description="The day the figures are as of: the earlier of `to` and today.")
 
 

@@ -148,12 +148,16 @@ async def author_iro(
     return await author.author_iro(ctx.principal, acting=acting, named=named, field=field, allocated=allocated)
 
 
-async def footprint_iro(ctx: ReviewsCtx, *, child_id: uuid.UUID, author: uuid.UUID | None = None) -> uuid.UUID | None:
+async def footprint_iro(
+    ctx: ReviewsCtx, *, child_id: uuid.UUID, author: uuid.UUID | None = None, on: dt.date | None = None
+) -> uuid.UUID | None:
     """Whose footprint an event about the child is (DESIGN 3): its `author` IRO when it has one, else
-    the acting IRO, else the child's allocated IRO today (never another IRO's for an IRO's write)."""
+    the acting IRO, else the IRO allocated to the child on `on`, the day the event happened (a dated
+    write's own date: a 2019 review from a backfill is the 2019 IRO's work, not today's), default today.
+    Never another IRO's for an IRO's write."""
     if author is not None:
         return author
-    return await author_iro(ctx, child_id=child_id)
+    return await author_iro(ctx, child_id=child_id, on=on)
 
 
 # --- IROs ----------------------------------------------------------------------------------------
@@ -403,6 +407,7 @@ async def schedule_next(ctx: ReviewsCtx, *, child: Child, period: CarePeriod) ->
         ctx.calendar, sequence=sequence, started_on=period.started_on,
         previous_held_on=last_held.held_on if last_held is not None else None,
         short_break=rules.is_short_break(period.legal_status),
+        previous_judged=last_held is None or rules.timeliness_judged(period.started_before_data, last_held.sequence),
     )  # fmt: skip
     if not rules.within_care_age(due, child.date_of_birth):
         return None
@@ -412,7 +417,7 @@ async def schedule_next(ctx: ReviewsCtx, *, child: Child, period: CarePeriod) ->
     if closed is not None and closed.status != rules.STATUS_CANCELLED:
         return None  # not a review a correction took off the timetable: left as it is
     if closed is None:
-        review = await schedule_review(ctx, child=child, period=period, sequence=sequence, due=due)
+        review = await schedule_review(ctx, child=child, period=period, sequence=sequence, due=due, on=ctx.today)
         assert review is not None  # within care age, checked above
         return retimed_review(review, previous_status=None, previous_due_on=None)
     previous_status, previous_due_on = closed.status, closed.due_on
@@ -456,6 +461,7 @@ def period_read(period: CarePeriod, child: Child, today: dt.date) -> schemas.Car
         ended_on=rules.effective_end(period.ended_on, child.date_of_birth, today=today),
         end_reason=period.end_reason,
         short_break=rules.is_short_break(period.legal_status),
+        started_before_data=period.started_before_data,
     )
 
 
@@ -466,6 +472,10 @@ def check_code(code: str, *, ok: bool, valid: Sequence[str], field: str, what: s
 
 
 async def start_care_period(ctx: ReviewsCtx, *, child_id: uuid.UUID, body: schemas.CarePeriodStart) -> CarePeriod:
+    """The child becomes looked after on `started_on`: the first review is scheduled (20 working days;
+    3 months for short breaks; reg 33, reg 48). With `started_before_data` (a backfill) the period began
+    before the data shows, and its first review held is not judged for timeliness
+    (`rules.timeliness_judged`). Events are filed under the IRO allocated on `started_on`."""
     child = await get_child(ctx.session, child_id)
     check_code(
         body.legal_status, ok=rules.valid_legal_status(body.legal_status), valid=rules.listed("legal_status_codes"),
@@ -496,24 +506,28 @@ async def start_care_period(ctx: ReviewsCtx, *, child_id: uuid.UUID, body: schem
     period = CarePeriod(id=uuid.uuid4(), child_id=child.id, **body.model_dump())
     ctx.session.add(period)
     await ctx.session.flush()
+    before_data: dict[str, Any] = {"started_before_data": True} if period.started_before_data else {}
     ctx.record(
         events.CarePeriodStarted(care_period_id=period.id, child_id=child.id, started_on=period.started_on,
-                                 legal_status=period.legal_status, placement_type=period.placement_type),
+                                 legal_status=period.legal_status, placement_type=period.placement_type,
+                                 **before_data),
         subject=Subject("care_period", period.id), child_id=child.id,
-        iro_id=await footprint_iro(ctx, child_id=child.id),
+        iro_id=await footprint_iro(ctx, child_id=child.id, on=period.started_on),
     )  # fmt: skip
     short_break = rules.is_short_break(period.legal_status)
     due = rules.review_due(
         ctx.calendar, sequence=1, started_on=period.started_on, previous_held_on=None, short_break=short_break
     )
-    await schedule_review(ctx, child=child, period=period, sequence=1, due=due)
+    await schedule_review(ctx, child=child, period=period, sequence=1, due=due, on=period.started_on)
     return period
 
 
 async def schedule_review(
-    ctx: ReviewsCtx, *, child: Child, period: CarePeriod, sequence: int, due: dt.date
+    ctx: ReviewsCtx, *, child: Child, period: CarePeriod, sequence: int, due: dt.date, on: dt.date
 ) -> Review | None:
-    """Schedule the `sequence`-th review, unless it would fall on or after the 18th birthday."""
+    """Schedule the `sequence`-th review, unless it would fall on or after the 18th birthday. `on` is the
+    day it was scheduled, the date of what scheduled it (the period's start, the review held before it,
+    a correction today): `review.scheduled` is filed under the IRO allocated that day."""
     if not rules.within_care_age(due, child.date_of_birth):
         return None
     review = Review(
@@ -526,7 +540,7 @@ async def schedule_review(
         events.ReviewScheduled(review_id=review.id, care_period_id=period.id, child_id=child.id, sequence=sequence,
                                kind=rules.review_kind(sequence), due_on=due, statutory_due_on=due),
         subject=Subject("review", review.id), child_id=child.id,
-        iro_id=await footprint_iro(ctx, child_id=child.id),
+        iro_id=await footprint_iro(ctx, child_id=child.id, on=on),
     )  # fmt: skip
     return review
 
@@ -560,24 +574,24 @@ async def end_care_period(
         raise errors.ReviewHeldAfterEnd(f"A review of this period was held on {held_after}, after ended_on.")
     period.ended_on, period.end_reason = body.ended_on, body.reason
     await ctx.session.flush()  # the change is written before its event is recorded
+    iro_id = await footprint_iro(ctx, child_id=child.id, on=body.ended_on)
     ctx.record(
         events.CarePeriodEnded(care_period_id=period.id, child_id=child.id, ended_on=body.ended_on, reason=body.reason),
-        subject=Subject("care_period", period.id), child_id=child.id,
-        iro_id=await footprint_iro(ctx, child_id=child.id),
+        subject=Subject("care_period", period.id), child_id=child.id, iro_id=iro_id,
     )  # fmt: skip
     unheld = await ctx.session.scalars(
         select(Review).where(Review.care_period_id == period.id, Review.status == rules.STATUS_SCHEDULED)
     )
     for review in unheld.all():
-        outcome = rules.outcome_when_leaving_care(review.statutory_due_on, body.ended_on)
+        judged = rules.timeliness_judged(period.started_before_data, review.sequence)
+        outcome = rules.outcome_when_leaving_care(review.statutory_due_on, body.ended_on, judged=judged)
         review.status, review.closed_on = outcome, body.ended_on
         closed = {rules.STATUS_MISSED: events.ReviewMissed, rules.STATUS_CANCELLED: events.ReviewCancelled}[outcome]
         await ctx.session.flush()  # the change is written before its event is recorded
         ctx.record(
             closed(review_id=review.id, care_period_id=period.id, sequence=review.sequence,
                    statutory_due_on=review.statutory_due_on, closed_on=body.ended_on),
-            subject=Subject("review", review.id), child_id=child.id,
-            iro_id=await footprint_iro(ctx, child_id=child.id),
+            subject=Subject("review", review.id), child_id=child.id, iro_id=iro_id,
         )  # fmt: skip
     return period
 
@@ -607,7 +621,7 @@ async def change_placement(
         events.PlacementChanged(care_period_id=period.id, changed_on=body.changed_on,
                                 placement_type=body.placement_type, unplanned=body.unplanned),
         subject=Subject("care_period", period.id), child_id=child.id,
-        iro_id=await footprint_iro(ctx, child_id=child.id),
+        iro_id=await footprint_iro(ctx, child_id=child.id, on=body.changed_on),
     )  # fmt: skip
     if body.unplanned and ctx.settings.placement_change_review:
         await bring_forward_after_placement_change(ctx, child=child, period=period, changed_on=body.changed_on)
@@ -639,7 +653,7 @@ async def bring_forward_after_placement_change(
         events.ReviewBroughtForward(review_id=review.id, due_on=due, statutory_due_on=review.statutory_due_on,
                                     reason="placement_change"),
         subject=Subject("review", review.id), child_id=child.id,
-        iro_id=await footprint_iro(ctx, child_id=child.id),
+        iro_id=await footprint_iro(ctx, child_id=child.id, on=changed_on),
     )  # fmt: skip
 
 
@@ -676,7 +690,7 @@ async def change_legal_status(
         events.LegalStatusChanged(care_period_id=period.id, changed_on=body.changed_on,
                                   legal_status=body.legal_status, previous_legal_status=previous),
         subject=Subject("care_period", period.id), child_id=child.id,
-        iro_id=await footprint_iro(ctx, child_id=child.id),
+        iro_id=await footprint_iro(ctx, child_id=child.id, on=body.changed_on),
     )  # fmt: skip
     return change
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import and_, distinct, func, not_, or_, select
 
 from services.reviews import review_service, rules, schemas
-from services.reviews.models import Child, Iro, Review
+from services.reviews.models import CarePeriod, Child, Iro, Review
 from services.reviews.service import ReviewsCtx, caseloads, eighteenth_birthday
 
 
@@ -23,20 +23,27 @@ def pct(part: int, whole: int) -> float | None:
 def _counted(start: dt.date, end: dt.date, as_of: dt.date) -> Any:
     """One row per review that counts in [start, end]: held in the period, or overdue unheld, that is
     statutory due in [start, as_of] and, as of `as_of`, neither held nor cancelled
-    (`rules.review_status`: scheduled, overdue or missed, a care leaver's unheld review included)."""
-    status = review_service.status_sql(as_of, eighteenth_birthday(Child.date_of_birth))
+    (`rules.review_status`: scheduled, overdue or missed, a care leaver's unheld review included).
+    `judged` is `rules.timeliness_judged`: a review whose timeliness is not judged (the first review of
+    a care period that began before the data) is never overdue unheld, and held it is counted apart."""
+    status = review_service.status_sql(
+        as_of, eighteenth_birthday(Child.date_of_birth), started_before_data=CarePeriod.started_before_data
+    )
+    judged = review_service.judged_sql(CarePeriod.started_before_data)
     held_in_period = and_(Review.held_on.is_not(None), Review.held_on.between(start, end))
-    overdue_unheld = and_(Review.statutory_due_on.between(start, as_of), status.in_(_UNHELD))
+    overdue_unheld = and_(judged, Review.statutory_due_on.between(start, as_of), status.in_(_UNHELD))
     return (
         select(
             Review.child_id,
             Review.sequence,
             Review.late_reason,
             held_in_period.label("held_in_period"),
+            judged.label("judged"),
             (Review.held_on <= Review.statutory_due_on).label("in_time"),
             overdue_unheld.label("overdue_unheld"),
         )
         .join(Child, Child.id == Review.child_id)
+        .join(CarePeriod, CarePeriod.id == Review.care_period_id)
         .where(or_(held_in_period, overdue_unheld))
         .subquery("counted")
     )
@@ -52,13 +59,15 @@ def as_of_date(end: dt.date, today: dt.date) -> dt.date:
 
 
 async def timeliness(ctx: ReviewsCtx, *, start: dt.date, end: dt.date) -> schemas.Timeliness:
-    """The timeliness figures of reviews in [start, end], as of its end or today (`as_of_date`)."""
+    """The timeliness figures of reviews in [start, end], as of its end or today (`as_of_date`). A
+    review held whose timeliness is not judged counts in `not_judged` and in no other figure."""
     session = ctx.session
     as_of = as_of_date(end, ctx.today)
     c = _counted(start, end, as_of)
-    held, in_time, overdue = c.c.held_in_period, c.c.in_time, c.c.overdue_unheld
+    held, in_time, overdue = and_(c.c.held_in_period, c.c.judged), c.c.in_time, c.c.overdue_unheld
+    not_judged = and_(c.c.held_in_period, not_(c.c.judged))
     first, second, subsequent = c.c.sequence == 1, c.c.sequence == 2, c.c.sequence >= 3
-    children = func.count(distinct(c.c.child_id))
+    children = func.count(distinct(c.c.child_id)).filter(or_(held, overdue))
     t = (
         await session.execute(
             select(
@@ -72,7 +81,10 @@ async def timeliness(ctx: ReviewsCtx, *, start: dt.date, end: dt.date) -> schema
                 func.count().filter(held, subsequent).label("subsequent_held"),
                 func.count().filter(held, subsequent, in_time).label("subsequent_in_time"),
                 children.label("children_reviewed"),
-                (children - children.filter(or_(and_(held, not_(in_time)), overdue))).label("children_all_in_time"),
+                (children - func.count(distinct(c.c.child_id)).filter(or_(and_(held, not_(in_time)), overdue))).label(
+                    "children_all_in_time"
+                ),
+                func.count().filter(not_judged).label("not_judged"),
             ).select_from(c)
         )
     ).one()
@@ -97,6 +109,7 @@ async def timeliness(ctx: ReviewsCtx, *, start: dt.date, end: dt.date) -> schema
         children_reviewed=t.children_reviewed,
         children_all_in_time=t.children_all_in_time,
         pct_children_all_in_time=pct(t.children_all_in_time, t.children_reviewed),
+        not_judged=t.not_judged,
         as_of=as_of,
     )
 

@@ -232,6 +232,11 @@ class CarePeriodStarted(FootprintEvent):
     started_on: dt.date = _field("The day the child became looked after.")
     legal_status: str = _field("SSDA903 legal status code, e.g. `C2`.")
     placement_type: str | None = _field("SSDA903 placement code, e.g. `U4`, when known.")
+    started_before_data: bool = Field(
+        False,
+        description="True for a backfill's period that began before the data (`started_on` is the first day "
+        "the data shows): its first review held is not judged for timeliness. Written only when true.",
+    )
 
 
 @register
@@ -351,9 +356,12 @@ class ReviewHeld(FootprintEvent):
     format: ReviewFormat | None = _field("`in_person`, `virtual` or `hybrid`, when recorded.")
     chaired_by_iro_id: uuid.UUID | None = _field("The IRO who chaired it, when known.")
     chaired_by_child: ChairedByChild | None = _field("`no`, `co_chair` or `chair`, when recorded.")
-    in_time: bool = _field("Held on or before the statutory due date.")
+    in_time: bool | None = _field(
+        "Held on or before the statutory due date; null when its timeliness is not judged (the first review "
+        "of a care period that began before the data: no known predecessor)."
+    )
     statutory_due_on: dt.date = _field("The regulation's due date.")
-    late_reason: str | None = _field("The late-review reason key; None when in time.")
+    late_reason: str | None = _field("The late-review reason key; None when in time or not judged.")
 
 
 class _ReviewClosed(FootprintEvent):

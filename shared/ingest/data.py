@@ -40,6 +40,7 @@ class CarePeriodStarted(EventData):
     started_on: Date
     legal_status: Code
     placement_type: Code | None = None
+    started_before_data: bool = Field(False, description="For backfills: the period began before the data.")
 
 
 class PlacementChanged(EventData):
@@ -101,7 +102,8 @@ class ChildUpdated(EventData):
     @model_validator(mode="before")
     @classmethod
     def _something_to_change(cls, value: Any) -> Any:
-        if isinstance(value, dict) and not set(value) & {"date_of_birth", "display_name", "sex", "uasc"}:
+        # Only when nothing else is given: a misspelt field (`dob`) is named by the unknown-field check.
+        if isinstance(value, dict) and not set(value) - {"la_reference"}:
             raise ValueError("give at least one of date_of_birth, display_name, sex, uasc")
         return value
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,7 @@ __all__ = ["BATCH", "SINGLE", "BodyUnreadable", "Checked", "Refused", "check", "
 SINGLE = "application/cloudevents+json"
 BATCH = "application/cloudevents-batch+json"
 MAX_ID_LENGTH = 255  # an `id` or `source` longer than this is refused (they key the inbox)
+_JSON = re.compile(r"^application/([a-z0-9.+-]+\+)?json(;.*)?$", re.IGNORECASE)  # as the SDK's JSON format reads it
 
 
 class BodyUnreadable(ValueError):
@@ -115,6 +117,10 @@ def check(element: Any) -> Checked | Refused:
     for name in ("id", "source", "type"):
         if name not in attributes:
             problems.append(_error([name], "Field required.", "missing"))
+    content_type = attributes.get("datacontenttype")
+    if content_type is not None and not (isinstance(content_type, str) and _JSON.match(content_type)):
+        problems.append(_error(["datacontenttype"], "The data is JSON: `application/json`, or leave it out.",
+                               "value_error"))  # fmt: skip
     try:
         CloudEvent({**attributes, "time": attributes.get("time") or dt.datetime.now(dt.UTC)}, None)
     except CloudEventValidationError as invalid:

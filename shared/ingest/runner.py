@@ -29,6 +29,7 @@ from fastapi import Request
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import errors, requestid
 from shared.auth import Principal
@@ -102,38 +103,48 @@ async def run(
     today: dt.date = app.state.clock.today()
     results: list[CommandResult] = []
     recorded: list[PendingEvent] = []
+    table = f"{schema}.idempotency_key"
     async with app.state.sessions() as session:
+        kept = await _kept(session, table, principal.sub, path, [command.key for command in batch.commands])
+        new: list[tuple[Command, CommandResult]] = []
         for command in batch.commands:
-            ctx: RequestContext[Any] = RequestContext(
-                session=session, principal=principal, actor=actor, today=today, calendar=app.state.calendar,
-                settings=app.state.settings, service=app.state.service, request_id=requestid.current(),
-                occurred_at=command.occurred_at,
-            )  # fmt: skip
-            result = await _apply(ctx, command, handlers, schema=schema, path=path)
-            if result.status == "accepted" and not result.replayed:
-                recorded.extend(ctx.recorded)
+            if command.key in kept:
+                result = _replayed(command, *kept[command.key])
+            else:
+                ctx: RequestContext[Any] = RequestContext(
+                    session=session, principal=principal, actor=actor, today=today, calendar=app.state.calendar,
+                    settings=app.state.settings, service=app.state.service, request_id=requestid.current(),
+                    occurred_at=command.occurred_at,
+                )  # fmt: skip
+                result = await _apply(ctx, command, handlers)
+                if result.status == "accepted":
+                    recorded.extend(ctx.recorded)
+                new.append((command, result))
+                kept[command.key] = (_digest(command), result.model_dump_json().encode())
             results.append(result)
+        await _keep(session, table, principal.sub, path, new)
         if recorded:
             await footprint_batch.append_many(session, recorded)
         await session.commit()
     return CommandResults(results=results)
 
 
-async def _apply(
-    ctx: RequestContext[Any], command: Command, handlers: Mapping[str, Handler], *, schema: str, path: str
-) -> CommandResult:
+async def _kept(
+    session: AsyncSession, table: str, subject: str, path: str, keys: list[str]
+) -> dict[str, tuple[str, bytes | None]]:
+    """The outcomes already kept on any of `keys` (one query for the batch): key to (hash, body)."""
+    found = await session.execute(
+        text(f"SELECT key, request_hash, response_body FROM {table} WHERE subject = :s AND method = 'POST'"
+             " AND path = :p AND key = ANY(:keys)"),
+        {"s": subject, "p": path, "keys": keys},
+    )  # fmt: skip
+    return {key: (request_hash, body) for key, request_hash, body in found.all()}
+
+
+async def _apply(ctx: RequestContext[Any], command: Command, handlers: Mapping[str, Handler]) -> CommandResult:
+    """One command in a savepoint of its own: its result; its changes and recorded events kept only
+    when it is accepted or a duplicate."""
     session = ctx.session
-    table = f"{schema}.idempotency_key"
-    where = {"s": ctx.principal.sub, "m": "POST", "p": path, "k": command.key}
-    kept = (
-        await session.execute(
-            text(f"SELECT request_hash, response_body FROM {table} WHERE subject = :s AND method = :m"
-                 " AND path = :p AND key = :k"),
-            where,
-        )
-    ).first()  # fmt: skip
-    if kept is not None:
-        return _replayed(command, kept.request_hash, kept.response_body)
     handler = handlers.get(command.type)
     model = DATA_MODELS.get(command.type)
     savepoint = await session.begin_nested()
@@ -148,27 +159,23 @@ async def _apply(
         await session.flush()
     except ValidationError as exc:
         await savepoint.rollback()
-        ctx.recorded.clear()
         result = CommandResult(key=command.key, status="rejected", problem=_invalid(exc))
     except errors.Problem as problem:
         if problem.status >= 500:
             raise
         await savepoint.rollback()
-        ctx.recorded.clear()
         result = CommandResult(key=command.key, status="rejected", problem=_problem(problem))
     except DBAPIError as exc:
         # A value the database refuses (class 22, data; 23, integrity) is the event's fault: name it.
         if (errors.sqlstate_of(exc) or "")[:2] not in ("22", "23"):
             raise
         await savepoint.rollback()
-        ctx.recorded.clear()
         refusal = errors.InvalidField(["data"], "The database refused a value of this event.")
         result = CommandResult(key=command.key, status="rejected", problem=_problem(refusal))
     else:
         await savepoint.commit()
     if result.status != "accepted":
         ctx.recorded.clear()
-    await _keep(ctx, command, result, table=table, path=path)
     return result
 
 
@@ -183,14 +190,18 @@ def _replayed(command: Command, request_hash: str, body: bytes | None) -> Comman
     return first.model_copy(update={"replayed": True})
 
 
-async def _keep(ctx: RequestContext[Any], command: Command, result: CommandResult, *, table: str, path: str) -> None:
-    """The outcome on the command's key, in the batch's transaction: kept exactly when its changes are."""
-    await ctx.session.execute(
+async def _keep(
+    session: AsyncSession, table: str, subject: str, path: str, new: list[tuple[Command, CommandResult]]
+) -> None:
+    """The batch's new outcomes on their keys, in its transaction: kept exactly when their changes are."""
+    if not new:
+        return
+    await session.execute(
         text(
             f"INSERT INTO {table} (subject, method, path, key, request_hash, lease, state, effect_committed,"
             " response_status, response_headers, response_body, completed_at)"
             " VALUES (:s, 'POST', :p, :k, :h, :lease, 'done', true, 200, '[]'::jsonb, :body, now())"
         ),
-        {"s": ctx.principal.sub, "p": path, "k": command.key, "h": _digest(command), "lease": uuid.uuid4(),
-         "body": result.model_dump_json().encode()},
+        [{"s": subject, "p": path, "k": command.key, "h": _digest(command), "lease": uuid.uuid4(),
+          "body": result.model_dump_json().encode()} for command, result in new],
     )  # fmt: skip

@@ -42,6 +42,8 @@ def headers_for(
     `msg_id` defaults to a new UUID and `timestamp` to now (UTC)."""
     msg_id = msg_id or str(uuid.uuid4())
     timestamp = timestamp or dt.datetime.now(dt.UTC)
+    # The package signs the wall time it is given as if it were UTC: give it UTC (a naive time is taken as UTC).
+    timestamp = timestamp.astimezone(dt.UTC) if timestamp.tzinfo else timestamp.replace(tzinfo=dt.UTC)
     signature = Webhook(secret).sign(msg_id, timestamp, body.decode())
     return {
         "webhook-id": msg_id,

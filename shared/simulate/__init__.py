@@ -4,7 +4,8 @@ It generates a world of children and IROs over some years from a seed (`world`, 
 the case system's part of it to a running platform as signed CloudEvents batches (`events`, `feed`),
 does the rest on the API as IROs and managers would (`feed`), and writes the figures the platform
 should then report, from its own dates and its own reading of the regulations (`timetable`,
-`expected`): an oracle independent of the platform's rules.
+`expected`): an oracle independent of the platform's rules. Or it writes the world's SSDA903 returns
+and the figures expected once a platform imports them (`ssda903`).
 """
 
 from __future__ import annotations

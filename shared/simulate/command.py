@@ -1,4 +1,5 @@
-"""`iro simulate`: generate, write the expected figures, feed a running platform, report."""
+"""`iro simulate`: generate, write the expected figures, feed a running platform, report; or, with
+`--ssda903-dir`, write the world's SSDA903 returns and the figures expected once they are imported."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 
 import httpx
 
@@ -16,10 +18,10 @@ from shared.auth import mint_development_token
 from shared.clock import Clock
 from shared.ingest import signing
 from shared.settings import CommonSettings
-from shared.simulate import expected, generate
+from shared.simulate import expected, generate, ssda903
 from shared.simulate.events import SOURCE, cloudevents
 from shared.simulate.feed import MANAGER, FeedError, FeedOptions, feed
-from shared.simulate.world import Options
+from shared.simulate.world import Options, World
 
 SECRETS_VARIABLE = "IRO_INGEST_SECRETS"
 
@@ -66,6 +68,56 @@ def say(message: str) -> None:
     print(message, flush=True)
 
 
+def parse_years(text: str | None) -> list[int] | None:
+    """`--collection-years`: `2024,2025` to [2024, 2025] (None when not given); ValueError if not years."""
+    if text is None:
+        return None
+    years = sorted({int(part) for part in text.replace(" ", "").split(",") if part})
+    if not years or not all(2000 <= year <= 2199 for year in years):
+        raise ValueError(f"{text!r} is not a list of collection years")
+    return years
+
+
+def write_returns(world: World, args: argparse.Namespace, started: float) -> int:
+    """`--ssda903-dir`: the world's returns, one folder per collection year, and the figures expected
+    once they are imported oldest first (DIR/expected.json, and `--expected` when given)."""
+    try:
+        years = parse_years(args.collection_years)
+    except ValueError:
+        print(f"iro simulate: --collection-years {args.collection_years!r} is not a list of years such as 2024,2025",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    try:
+        made = ssda903.returns(world, years, history=args.ssda903_history)
+        document = ssda903.figures(world, [one.year for one in made], history=args.ssda903_history)
+    except ValueError as exc:
+        print(f"iro simulate: {exc}", file=sys.stderr)
+        return 2
+    options = world.options
+    say(
+        f"iro simulate: seed {options.seed}: {options.children:,} children, {options.iros:,} IROs, "
+        f"{world.start} to {world.end} (today {options.today}); generated in {time.monotonic() - started:.1f} s"
+    )
+    folder: Path = args.ssda903_dir
+    for one in made:
+        one.write(folder / str(one.year))
+        rows = one.rows
+        say(
+            f"  SSDA903 return {one.year} (as at {one.cut}, history: {one.history}): {folder / str(one.year)}: "
+            f"{len(rows['header']):,} children, {len(rows['episodes']):,} episodes, {len(rows['reviews']):,} reviews"
+        )
+    text = json.dumps(document, indent=2) + "\n"
+    (folder / "expected.json").write_text(text, encoding="utf-8")
+    say(f"  expected figures once imported oldest first: {folder / 'expected.json'}")
+    if args.expected:
+        args.expected.parent.mkdir(parents=True, exist_ok=True)
+        args.expected.write_text(text, encoding="utf-8")
+        say(f"  and: {args.expected}")
+    for refusal in document["ssda903"]["refusals"]:
+        say(f"  expected refusal: {refusal['year']} {refusal['file']} CHILD {refusal['child']}: {refusal['reason']}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     if min(args.children, args.iros, args.years) < 1 or args.batch_size < 1 or args.concurrency < 1:
         print(
@@ -73,8 +125,16 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if (args.collection_years is not None or args.ssda903_history != "period") and args.ssda903_dir is None:
+        print("iro simulate: --collection-years and --ssda903-history go with --ssda903-dir", file=sys.stderr)
+        return 2
     settings = CommonSettings()
     day = today(settings)
+    if args.ssda903_dir is not None:  # the returns are written, never sent: the platform is not asked
+        started = time.monotonic()
+        options = Options(children=args.children, iros=args.iros, years=args.years, seed=args.seed, today=day,
+                          closure_days=tuple(settings.local_closure_days))  # fmt: skip
+        return write_returns(generate(options), args, started)
     gateway = args.gateway.rstrip("/")
     if not args.dry_run:
         try:

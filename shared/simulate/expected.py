@@ -5,7 +5,7 @@ meets the world, and for the whole world, the same shape as
 
 - `GET /v1/stats/timeliness?from=&to=` (DESIGN.md 2.1): `reviews_held`, `held_in_time`,
   `pct_in_time`, `overdue_unheld`, `by_sequence`, `late_by_reason`, `children_reviewed`,
-  `children_all_in_time`, `pct_children_all_in_time`, `as_of`;
+  `children_all_in_time`, `pct_children_all_in_time`, `not_judged`, `as_of`;
 - `GET /v1/stats/participation?from=&to=` (DESIGN.md 2.3): `from`, `to`, `age_on`, `reviews`,
   `uncoded`, `by_code`, `aged_4_plus`, `by_age`;
 
@@ -49,7 +49,7 @@ def _unheld_as_of(review: Review, day: dt.date) -> bool:
 def timeliness(world: World, start: dt.date, end: dt.date) -> dict[str, Any]:
     """DESIGN.md 2.1's definitions for [start, end], as of the earlier of `end` and today."""
     as_of = min(end, world.options.today)
-    held = in_time = overdue = 0
+    held = in_time = overdue = not_judged = 0
     by_sequence = {kind: {"held": 0, "in_time": 0} for kind in ("first", "second", "subsequent")}
     late: Counter[str] = Counter()
     reviewed: set[str] = set()
@@ -57,6 +57,9 @@ def timeliness(world: World, start: dt.date, end: dt.date) -> dict[str, Any]:
     for child in world.children:
         for review in child.reviews():
             held_in_period = review.held_on is not None and start <= review.held_on <= end
+            if not review.judged:  # counted apart when held, never overdue (a world rebuilt from returns)
+                not_judged += held_in_period
+                continue
             overdue_unheld = start <= review.statutory_due_on <= as_of and _unheld_as_of(review, as_of)
             if held_in_period:
                 held += 1
@@ -83,6 +86,7 @@ def timeliness(world: World, start: dt.date, end: dt.date) -> dict[str, Any]:
         "children_reviewed": len(reviewed),
         "children_all_in_time": all_in_time,
         "pct_children_all_in_time": tt.percentage(all_in_time, len(reviewed)),
+        "not_judged": not_judged,
         "as_of": as_of.isoformat(),
     }
 
@@ -143,7 +147,7 @@ def summary(world: World) -> dict[str, Any]:
         "short_break_children": sum(1 for child in world.children if child.periods[0].short_break),
         "reviews_scheduled": len(reviews),
         "reviews_held": len(held),
-        "reviews_held_late": sum(1 for review in held if not review.in_time),
+        "reviews_held_late": sum(1 for review in held if review.in_time is False),
         "reviews_missed": sum(1 for review in reviews if review.closed == "missed"),
         "reviews_cancelled": sum(1 for review in reviews if review.closed == "cancelled"),
         "reviews_unheld_at_end": sum(1 for review in reviews if review.held_on is None and review.closed is None),

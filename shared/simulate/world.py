@@ -158,10 +158,14 @@ class Review:
     closed: Literal["missed", "cancelled"] | None = None  # unheld when the child left care
     closed_on: dt.date | None = None
     activity: ReviewActivity | None = None
+    judged: bool = True  # False only for the first review of a period that began before a return's data
 
     @property
     def in_time(self) -> bool | None:
-        return None if self.held_on is None else tt.in_time(self.held_on, self.statutory_due_on)
+        """Held by the statutory due date; None while unheld, or when its timeliness is not judged."""
+        if self.held_on is None or not self.judged:
+            return None
+        return tt.in_time(self.held_on, self.statutory_due_on)
 
     @property
     def kind(self) -> Literal["first", "second", "subsequent"]:
@@ -179,6 +183,7 @@ class CarePeriod:
     legal_status_changes: list[tuple[dt.date, str]] = field(default_factory=list)
     placement_changes: list[tuple[dt.date, str, bool]] = field(default_factory=list)  # day, code, unplanned
     reviews: list[Review] = field(default_factory=list)
+    started_before_data: bool = False  # only in a world rebuilt from SSDA903 returns (`ssda903.imported`)
 
     def contains(self, day: dt.date) -> bool:
         return self.started_on <= day and (self.ended_on is None or day < self.ended_on)

@@ -11,6 +11,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
+
 from shared.cli import wait_until_ready
 
 SERVICES = ("gateway", "reviews", "escalations", "participation")
@@ -36,6 +38,14 @@ class Platform:
     data_dir: Path
     log: Path
     env: dict[str, str] = field(default_factory=dict)
+
+    def process_of(self, service: str) -> psutil.Process:
+        """The uvicorn process `iro serve` started for `service` (found by its port)."""
+        port = str(self.ports[service])
+        for process in psutil.Process(self.process.pid).children(recursive=True):
+            if port in process.cmdline():
+                return process
+        raise AssertionError(f"no {service} process on port {port}")
 
     def url(self, service: str = "gateway") -> str:
         return f"http://127.0.0.1:{self.ports[service]}"

@@ -18,12 +18,7 @@ pytestmark = pytest.mark.e2e
 
 
 def service_process(platform: Platform, name: str) -> psutil.Process:
-    """The uvicorn process `iro serve` started for `name` (found by its port)."""
-    port = str(platform.ports[name])
-    for process in psutil.Process(platform.process.pid).children(recursive=True):
-        if port in process.cmdline():
-            return process
-    raise AssertionError(f"no {name} process on port {port}")
+    return platform.process_of(name)
 
 
 def postmaster_pid(pgdata: Path) -> int:

@@ -39,6 +39,8 @@ async def test_each_element_is_kept_once_and_a_repeat_names_the_first_copy(sessi
     assert outcomes[2].inbox_id == outcomes[0].inbox_id
     kept = await rows(session, [o.inbox_id for o in outcomes])
     assert len(kept) == 4
+    in_order = [kept[o.inbox_id].seq for o in (outcomes[0], outcomes[1], outcomes[3], outcomes[4])]
+    assert in_order == sorted(in_order)  # the inbox lists a request's events in the order sent
     nameless = kept[outcomes[3].inbox_id]
     assert (nameless.event_id, nameless.status, nameless.problem["errors"][0]["loc"]) == (None, "rejected", ["id"])
     assert nameless.applied_at is not None and nameless.received_by == "mosaic-feed"

@@ -30,6 +30,9 @@ def cloudevent(kind: str, data: object, **extra: object) -> dict[str, object]:
         (cloudevent("review.held", {"la_reference": "A", "held_on": "2026-02-03", "dob": "2010-01-01"}),
          [["data", "dob"]]),
         (cloudevent("child.updated", {"la_reference": "A"}), [["data"]]),
+        (cloudevent("child.updated", {"la_reference": "A", "dob": "2010-01-01"}), [["data", "dob"]]),
+        ({**cloudevent("child.updated", {"la_reference": "A", "sex": "male"}), "datacontenttype": "text/xml"},
+         [["datacontenttype"]]),
         (cloudevent("midway.held", {}), [["type"]]),
         ({**cloudevent("child.updated", {"la_reference": "A", "sex": "female"}), "specversion": "0.3"},
          [["specversion"]]),
@@ -110,6 +113,7 @@ def test_production_refuses_a_source_without_a_secret_and_the_development_secret
     production_settings = {
         "env": "production", "oidc_jwks_url": "https://login.council.gov.uk/jwks",
         "jwt_issuer": "https://login.council.gov.uk", "jwt_audience": "iro-footprint", "cursor_secret": "c" * 40,
+        "internal_token_key": "k" * 40,
     }  # fmt: skip
     assert Settings(**production_settings).secrets_of("mosaic") == []  # configured nowhere: refused
     with pytest.raises(ValueError, match="development ingest secret"):
@@ -122,3 +126,13 @@ def test_a_batch_over_the_count_limit_is_413():
     with pytest.raises(TooManyEvents) as refused:
         ingest.check_count(settings, [{}, {}, {}])
     assert refused.value.status == 413
+
+
+def test_a_signature_made_with_a_local_time_is_the_same_as_with_utc():
+    settings = Settings(env="test")
+    body = b'[{"id": "x"}]'
+    paris = dt.timezone(dt.timedelta(hours=1))
+    now = dt.datetime.now(paris)
+    local = signing.headers_for(body, signing.DEVELOPMENT_SECRET, msg_id="m", timestamp=now)
+    assert local == signing.headers_for(body, signing.DEVELOPMENT_SECRET, msg_id="m", timestamp=now.astimezone(dt.UTC))
+    ingest.check_signature(settings, "mosaic", body, local)

@@ -243,7 +243,7 @@ async def test_an_iro_cannot_give_the_import_only_late_reason_but_an_import_can(
     assert problem["valid"] == [item["code"] for item in listed["items"] if item["for_iro_input"]]
     token = mint_development_token(gw2025.settings, sub="ssda903-import", roles=["integration"])
     async with httpx.AsyncClient(base_url=gw2025.settings.reviews_url) as reviews:  # behind the gateway
-        held = await reviews.post(f"/v1/reviews/{first['id']}/held", json=late,
-                                  headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+        imported = {"Authorization": f"Bearer {token}", "X-Event-Source": "ssda903"}
+        held = await reviews.post(f"/v1/reviews/{first['id']}/held", json=late, headers=imported)
     assert held.status_code == 200, held.text
     assert (held.json()["in_time"], held.json()["late_reason"]) == (False, "not_recorded")

@@ -217,6 +217,7 @@ async def test_timeliness_over_a_year_matches_the_figures_worked_out_by_hand(api
         "children_reviewed": 11,
         "children_all_in_time": 4,
         "pct_children_all_in_time": 36.4,
+        "not_judged": 0,
         "as_of": "2023-03-31",
     }
 
@@ -243,6 +244,7 @@ async def test_timeliness_over_one_quarter(api, session):
         "children_reviewed": 6,
         "children_all_in_time": 1,
         "pct_children_all_in_time": 16.7,
+        "not_judged": 0,
         "as_of": "2022-12-31",
     }
 

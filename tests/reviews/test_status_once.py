@@ -146,6 +146,7 @@ async def test_timeliness_asked_mid_year_counts_nothing_not_yet_due(api):
         "children_reviewed": 5,
         "children_all_in_time": 2,
         "pct_children_all_in_time": 40.0,
+        "not_judged": 0,
         "as_of": "2026-11-29",
     }
 

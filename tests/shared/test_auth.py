@@ -128,6 +128,7 @@ def production(jwks):
         jwt_audience="api://iro-platform",
         iro_claim="preferred_username",
         cursor_secret="a-production-cursor-secret-of-40-characters",
+        internal_token_key="a-production-internal-token-key-of-40-chars",
     )
 
 

@@ -441,6 +441,7 @@ def test_timeliness_counts_held_late_overdue_missed_and_never_cancelled_reviews(
         "children_reviewed": 1,
         "children_all_in_time": 0,
         "pct_children_all_in_time": 0.0,
+        "not_judged": 0,
         "as_of": "2025-03-31",
     }
     running = expected.timeliness(world, D(2025, 4, 1), D(2026, 3, 31))

@@ -162,7 +162,7 @@ async def receive_events(request: Request, principal: roles.Caller) -> JSONRespo
     except envelope.BodyUnreadable as unreadable:
         raise errors.BadRequest(str(unreadable)) from None
     if not elements:
-        return await answer(request, EventResults(results=[]))
+        raise errors.InvalidField(["body"], "A batch holds at least one event.")
     ingest.check_count(settings, elements)
     source = ingest.source_of_request(elements)
     ingest.check_signature(settings, source, body, dict(request.headers))
@@ -183,7 +183,8 @@ async def list_inbox(
     received_from: Timestamp | None = Query(None, description="Received at or after (RFC 3339)."),
     received_to: Timestamp | None = Query(None, description="Received before (RFC 3339)."),
 ) -> Page[InboxItem]:
-    """Events received, oldest first, with their outcomes (never their bodies: `GET /v1/inbox/{id}`)."""
+    """Events received, in the order received (a request's in the order sent), with their outcomes
+    (never their bodies: `GET /v1/inbox/{id}`)."""
     query = select(Inbox)
     if status:
         query = query.where(Inbox.status == status)
@@ -196,7 +197,7 @@ async def list_inbox(
     if received_to:
         query = query.where(Inbox.received_at < received_to)
     async with request.app.state.sessions() as session:
-        rows, cursor = await paginate(session, query, keys=[Inbox.received_at, Inbox.id], params=pages)
+        rows, cursor = await paginate(session, query, keys=[Inbox.seq], params=pages)
     return Page(items=[InboxItem(**_item(row)) for row in rows], next_cursor=cursor)
 
 
@@ -226,7 +227,10 @@ async def replay(inbox_id: uuid.UUID, request: Request, principal: roles.Caller)
             )  # fmt: skip
             return await answer(request, done)
         if row.body is None:
-            raise BodyCleared("The event's body was cleared after the retention period: ask the source to resend it.")
+            raise BodyCleared(
+                "The event's body was cleared after the retention period: ask the source to send it again under a "
+                "new id (the same id is a duplicate)."
+            )
         if row.status == ingest.REJECTED:
             row.attempt += 1
         outcome = ingest.Outcome(inbox_id=row.id, event_id=row.event_id)
