@@ -8,15 +8,30 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import psutil
 
 from shared.cli import wait_until_ready
 
+T = TypeVar("T")
+
 SERVICES = ("gateway", "reviews", "escalations", "participation")
 RUNNING = "Ctrl-C stops everything."  # the last line `iro serve` prints before it supervises
+
+
+def eventually(read: Callable[[], T], done: Callable[[T], bool], seconds: float = 15, every: float = 0.1) -> T:
+    """`read()` again every `every` seconds until `done(value)` or `seconds` have passed; the last value
+    (the caller asserts on it). For what happens after an answer: a consumer's catch-up, an import."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = read()
+        if done(value) or time.monotonic() > deadline:
+            return value
+        time.sleep(every)
 
 
 def free_ports(count: int) -> list[int]:

@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +17,9 @@ import httpx
 import pytest
 
 from shared.auth import mint_development_token
+from shared.cli import wait_until_ready
 from shared.settings import CommonSettings
-from tests.e2e.processes import start_platform
+from tests.e2e.processes import eventually, start_platform
 
 pytestmark = pytest.mark.e2e
 
@@ -48,12 +48,11 @@ def upload(gw: httpx.Client, year: int = 2022, **kwargs: Any) -> httpx.Response:
 
 
 def finished(gw: httpx.Client, import_id: str, timeout: float = 120) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        report = gw.get(f"/v1/imports/{import_id}", headers=as_("manager")).json()
-        if report["status"] in ("done", "failed") or time.monotonic() > deadline:
-            return report
-        time.sleep(0.2)
+    report: dict[str, Any] = eventually(
+        lambda: gw.get(f"/v1/imports/{import_id}", headers=as_("manager")).json(),
+        lambda r: r["status"] in ("done", "failed"), seconds=timeout, every=0.2,
+    )  # fmt: skip
+    return report
 
 
 def accounted(report: dict[str, Any]) -> None:
@@ -177,22 +176,17 @@ def test_an_import_interrupted_half_way_resumes_to_the_same_end(folder, first_im
         with httpx.Client(base_url=platform.url(), timeout=60) as gw:
             response = upload(gw)
             import_id = response.json()["id"]
-            while True:  # kill the gateway once some rows have outcomes and others do not
-                report = gw.get(f"/v1/imports/{import_id}", headers=as_("manager")).json()
+            total = sum(READ.values())
+
+            def half_way(report: dict[str, Any]) -> bool:  # some rows have outcomes and others do not
                 pending = sum(t["pending"] for t in report["tables"].values())
-                if report["status"] == "running" and 0 < pending < sum(READ.values()) - 50:
-                    break
-                assert report["status"] != "done", "the import ended before it could be interrupted"
-                time.sleep(0.05)
+                return report["status"] != "queued" and (report["status"] != "running" or 0 < pending < total - 50)
+
+            report = eventually(lambda: gw.get(f"/v1/imports/{import_id}", headers=as_("manager")).json(),
+                                half_way, seconds=60, every=0.05)  # fmt: skip
+            assert report["status"] == "running", f"the import was not caught half way: {report['status']}"
             os.kill(platform.process_of("gateway").pid, signal.SIGKILL)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with httpx.Client(base_url=platform.url(), timeout=5) as gw:
-                    if gw.get("/readyz").status_code == 200:
-                        break
-            except httpx.TransportError:
-                time.sleep(0.5)
+        wait_until_ready({"gateway": platform.url()}, timeout=60, exited=lambda: None)
         with httpx.Client(base_url=platform.url(), timeout=60) as gw:
             resumed = finished(gw, import_id)
         assert resumed["status"] == "done" and resumed["runs"] == 2

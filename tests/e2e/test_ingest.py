@@ -6,7 +6,6 @@ from __future__ import annotations
 import concurrent.futures
 import datetime as dt
 import json
-import time
 import uuid
 from typing import Any
 
@@ -16,7 +15,7 @@ import pytest
 from shared.auth import mint_development_token
 from shared.ingest.signing import DEVELOPMENT_SECRET, headers_for, new_secret
 from shared.settings import CommonSettings
-from tests.e2e.processes import start_platform
+from tests.e2e.processes import eventually, start_platform
 
 pytestmark = pytest.mark.e2e
 
@@ -93,16 +92,6 @@ def inbox(gw: httpx.Client, **params: Any) -> list[dict[str, Any]]:
 
 
 MANAGER = as_("manager", "manager@council.gov.uk")
-
-
-def eventually(read: Any, done: Any, seconds: float = 15) -> Any:
-    """`read()` until `done(value)`, for what a consumer applies after the commit (LISTEN/NOTIFY)."""
-    deadline = time.monotonic() + seconds
-    while True:
-        value = read()
-        if done(value) or time.monotonic() > deadline:
-            return value
-        time.sleep(0.1)
 
 
 def test_every_type_is_applied_and_visible_through_the_contract(gw):

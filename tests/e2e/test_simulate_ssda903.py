@@ -19,7 +19,6 @@ import json
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,7 @@ import pytest
 
 from shared.auth import mint_development_token
 from shared.settings import CommonSettings
-from tests.e2e.processes import Platform, start_platform
+from tests.e2e.processes import Platform, eventually, start_platform
 
 pytestmark = pytest.mark.e2e
 
@@ -69,12 +68,11 @@ def returns(running: Platform, module_folder: Path) -> tuple[Path, dict[str, Any
 
 
 def wait_done(gw: httpx.Client, import_id: str, timeout: float = 120) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        report: dict[str, Any] = gw.get(f"/v1/imports/{import_id}", headers=as_manager()).json()
-        if report["status"] in ("done", "failed") or time.monotonic() > deadline:
-            return report
-        time.sleep(0.5)
+    report: dict[str, Any] = eventually(
+        lambda: gw.get(f"/v1/imports/{import_id}", headers=as_manager()).json(),
+        lambda r: r["status"] in ("done", "failed"), seconds=timeout, every=0.5,
+    )  # fmt: skip
+    return report
 
 
 @pytest.fixture(scope="module")
@@ -134,13 +132,12 @@ def assert_figures(gw: httpx.Client, periods: list[dict[str, Any]]) -> None:
         assert timeliness.status_code == 200, timeliness.text
         assert timeliness.json() == period["timeliness"], period["name"]
         # The participation service learns of held reviews from the footprint a moment later.
-        deadline = time.monotonic() + 30
-        while True:
-            participation = gw.get("/v1/stats/participation", params=params, headers=as_manager())
-            assert participation.status_code == 200, participation.text
-            if participation.json() == period["participation"] or time.monotonic() > deadline:
-                break
-            time.sleep(0.5)
+        participation = eventually(
+            lambda params=params: gw.get("/v1/stats/participation", params=params, headers=as_manager()),
+            lambda r, want=period["participation"]: r.status_code != 200 or r.json() == want,
+            seconds=30, every=0.5,
+        )  # fmt: skip
+        assert participation.status_code == 200, participation.text
         assert participation.json() == period["participation"], period["name"]
 
 
