@@ -1,4 +1,4 @@
-"""The `iro` command: `serve`, `token`, `migrate`, `simulate`, `import`."""
+"""The `iro` command: `serve`, `token`, `migrate`, `simulate`, `import`, `report`."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ import httpx
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from shared import auth, importer, migrate
+from shared import auth, importer, migrate, report
 from shared.embedded import EmbeddedPostgres
 from shared.settings import CommonSettings
 
@@ -371,13 +371,15 @@ def main(argv: list[str] | None = None) -> int:
     add_simulate_arguments(simulate)
     importing = commands.add_parser("import", help="upload an SSDA903 return to the gateway and print the report")
     importer.add_arguments(importing)
+    reporting = commands.add_parser("report", help="write the annual report (HTML, or --json) from the gateway")
+    report.add_arguments(reporting)
     args = parser.parse_args(argv)
 
-    if args.command == "import":
+    if args.command in ("import", "report"):
         if args.gateway is None:
             serving = ServeSettings()
             args.gateway = f"http://{serving.host}:{serving.gateway_port}"
-        return importer.run(args)
+        return importer.run(args) if args.command == "import" else report.run(args)
 
     if args.command == "simulate":
         from shared.simulate import command as simulation  # only this command needs it

@@ -245,10 +245,15 @@ TABLE = Table(
                 ("GET", "/v1/decisions", READ),
                 ("PATCH", "/v1/decisions/{decision_id}", WRITE),
                 ("GET", "/v1/stats/timeliness", READ),
+                ("GET", "/v1/stats/timeliness/by-month", READ),
                 ("GET", "/v1/stats/caseloads", READ),
+                ("GET", "/v1/stats/children", READ),
+                ("GET", "/v1/stats/record-keeping", READ),
             ],
         ),
         Rule("POST", "/v1/ingest/reviews", "reviews", NOBODY, behind=APPLIERS, internal=True),
+        # The DfE reviews export's rows, read by the gateway's `/v1/exports/ssda903/*` with the caller's token.
+        Rule("GET", "/v1/ssda903/reviews", "reviews", NOBODY, behind=AUDIT, internal=True),
         *_service(
             "escalations",
             [
@@ -288,6 +293,7 @@ TABLE = Table(
             ],
         ),
         Rule("POST", "/v1/ingest/participation", "participation", NOBODY, behind=APPLIERS, internal=True),
+        Rule("GET", "/v1/ssda903/participation", "participation", NOBODY, behind=AUDIT, internal=True),
         *_service(
             "gateway",
             [
@@ -305,6 +311,10 @@ TABLE = Table(
                 ("POST", "/v1/inbox/{inbox_id}/replay", frozenset({"admin"})),
                 ("POST", "/v1/imports/ssda903", MANAGE),
                 ("GET", "/v1/imports/{import_id}", MANAGE),
+                ("GET", "/v1/reports/annual", AUDIT),
+                ("GET", "/v1/reports/annual.html", AUDIT),
+                ("GET", "/v1/exports/ssda903/reviews.csv", AUDIT),
+                ("GET", "/v1/exports/ssda903/problems", AUDIT),
             ],
         ),
     ]

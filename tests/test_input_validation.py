@@ -198,6 +198,16 @@ DATE_PARAMETERS = [
     ("/v1/stats/timeliness", "from", "to=2023-03-31"),
     ("/v1/stats/timeliness", "to", "from=2022-04-01"),
     ("/v1/stats/caseloads", "on", ""),
+    ("/v1/stats/caseloads", "as_of", ""),
+    ("/v1/stats/children", "from", "to=2023-03-31"),
+    ("/v1/stats/children", "to", "from=2022-04-01"),
+    ("/v1/stats/record-keeping", "from", "to=2023-03-31"),
+    ("/v1/stats/record-keeping", "to", "from=2022-04-01"),
+    ("/v1/reports/annual", "from", "to=2023-03-31"),
+    ("/v1/reports/annual", "to", "from=2022-04-01"),
+    ("/v1/reports/annual", "age_on", "from=2022-04-01&to=2023-03-31"),
+    ("/v1/reports/annual.html", "from", "to=2023-03-31"),
+    ("/v1/reports/annual.html", "to", "from=2022-04-01"),
     ("/v1/commendations", "from", ""),
     ("/v1/commendations", "to", ""),
     ("/v1/stats/escalations", "from", "to=2023-03-31"),
@@ -275,9 +285,32 @@ async def test_inverted_ranges_are_refused_naming_to(gw):
     calls = [
         ("GET", "/v1/footprint?from=2022-02-01&to=2022-01-01", None),
         ("GET", "/v1/footprint/summary?from=2022-02-01&to=2022-01-01", None),
-        ("GET", "/v1/stats/timeliness?from=2022-02-01&to=2022-01-01", None),
+        *[("GET", f"{path}?from=2022-02-01&to=2022-01-01", None) for path in PERIODS],
     ]
-    assert await refusals(gw, calls) == expect(calls, [["query", "to"]] * 3)
+    assert await refusals(gw, calls) == expect(calls, [["query", "to"]] * len(calls))
+
+
+PERIODS = (
+    "/v1/stats/timeliness", "/v1/stats/children", "/v1/stats/record-keeping", "/v1/stats/escalations",
+    "/v1/stats/participation", "/v1/stats/feedback", "/v1/stats/advocacy", "/v1/reports/annual",
+    "/v1/reports/annual.html",
+)  # fmt: skip
+
+
+async def test_a_period_of_ten_years_or_more_is_refused_naming_to_and_one_just_under_is_not(gw):
+    ten_years = [("GET", f"{path}?from=2012-04-01&to=2022-04-01", None) for path in PERIODS]
+    assert await refusals(gw, ten_years) == expect(ten_years, [["query", "to"]] * len(ten_years))
+    under = [("GET", f"{path}?from=2012-04-02&to=2022-04-01", None) for path in PERIODS]
+    assert [(path, status) for path, status, _ in await refusals(gw, under) if status != 200] == []
+
+
+async def test_a_collection_year_is_a_whole_year_number_from_1990_to_2200(gw):
+    calls = [
+        ("GET", f"{path}?collection_year={year}", None)
+        for path in ("/v1/exports/ssda903/reviews.csv", "/v1/exports/ssda903/problems")
+        for year in ("twenty", "1989", "2201", "2022.5")
+    ]
+    assert await refusals(gw, calls) == expect(calls, [["query", "collection_year"]] * len(calls))
 
 
 # --- Fault 9: verify's range ----------------------------------------------------------------------

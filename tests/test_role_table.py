@@ -92,7 +92,7 @@ def test_only_the_operational_paths_are_outside_the_table(service):
     }
 
 
-def test_the_rows_that_differ_behind_the_gateway_are_the_ingested_writes_and_the_reference_reads():
+def test_the_rows_that_differ_behind_the_gateway_are_the_ingested_writes_the_reference_reads_and_the_export():
     behind = {(rule.method, rule.path): rule.behind for rule in roles.TABLE if rule.behind}
     assert behind == {
         ("POST", "/v1/children"): {"integration"},
@@ -109,6 +109,8 @@ def test_the_rows_that_differ_behind_the_gateway_are_the_ingested_writes_and_the
         ("GET", "/v1/escalation-categories"): {"integration"},
         ("POST", "/v1/ingest/reviews"): {"integration", "manager", "admin"},
         ("POST", "/v1/ingest/participation"): {"integration", "manager", "admin"},
+        ("GET", "/v1/ssda903/reviews"): {"manager", "auditor", "admin"},
+        ("GET", "/v1/ssda903/participation"): {"manager", "auditor", "admin"},
     }
     # At the gateway, integration reaches only the reference lists, the events door and the inbox.
     assert {rule.path for rule in roles.TABLE if "integration" in rule.gateway_roles} == {
@@ -118,8 +120,11 @@ def test_the_rows_that_differ_behind_the_gateway_are_the_ingested_writes_and_the
         "/v1/inbox",
         "/v1/inbox/{inbox_id}",
     }
-    # Only the services' batch command paths are internal: the gateway alone calls them.
-    assert {rule.path for rule in roles.TABLE if rule.internal} == {"/v1/ingest/reviews", "/v1/ingest/participation"}
+    # Internal, the gateway alone calls them: the services' batch command paths, and the DfE export's rows
+    # (read with the caller's token by `/v1/exports/ssda903/*`).
+    assert {rule.path for rule in roles.TABLE if rule.internal} == {
+        "/v1/ingest/reviews", "/v1/ingest/participation", "/v1/ssda903/reviews", "/v1/ssda903/participation",
+    }  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -30,6 +30,7 @@ from shared.context import Ctx
 from shared.db import UnitOfWork
 from shared.footprint.consumer import Consumer
 from shared.pagination import Page, PageParams
+from shared.periods import From, To
 from shared.types import Date, Line
 
 router = APIRouter(prefix="/v1", tags=["escalations"], route_class=UnitOfWork)
@@ -196,8 +197,9 @@ async def get_commendation(
 @router.get("/stats/escalations", response_model=EscalationStats, tags=["stats"])
 async def escalation_statistics(
     ctx: Ctx,
-    period_from: Annotated[Date, Query(alias="from", description="First raised date of the period.")],
-    period_to: Annotated[Date, Query(alias="to", description="Last raised date of the period (inclusive).")],
+    period_from: From,
+    period_to: To,
 ) -> EscalationStats:
-    """The period's escalations (definitions: docs/escalations.md)."""
+    """The period's escalations (definitions: docs/escalations.md): counted by raised date, or by the
+    date of the resolution or referral, and `overdue_now` as of today."""
     return await stats.escalation_stats(ctx, period_from=period_from, period_to=period_to)

@@ -229,10 +229,21 @@ class EscalationStats(ReadSchema):
     by_category: list[CategoryCount]
     by_team: list[TeamCount]
     formal_resolved: int = Field(description="Formal escalations (escalated alerts included) resolved in the period.")
-    resolved_at_stage_1: int
-    resolved_at_stage_1_pct: float | None
-    median_working_days_to_resolution: float | None
+    resolved_at_stage_1: int = Field(description="Of `formal_resolved`, those resolved while at stage 1.")
+    resolved_at_stage_1_pct: float | None = Field(
+        description="`resolved_at_stage_1` / `formal_resolved` x 100, one decimal place (half away from zero); "
+        "null when `formal_resolved` is 0."
+    )
+    median_working_days_to_resolution: float | None = Field(
+        description="Over the `formal_resolved` escalations: the median of the working days from raising (an "
+        "escalated alert's raising as an alert) to resolution; null when none. Its count is "
+        "`resolved_with_working_days`."
+    )
     overdue_now: int = Field(description="Open escalations overdue as of `as_of` (today), whatever the period.")
     as_of: dt.date = Field(description="The day `overdue_now` is judged as of: today.")
     cafcass_referrals: int
     children_with_repeat_escalations: int = Field(description="Children named in two or more escalations raised.")
+    resolved_with_working_days: int = Field(
+        description="How many resolved escalations `median_working_days_to_resolution` is taken over: every one "
+        "of `formal_resolved`."
+    )

@@ -3,13 +3,17 @@
 - By raised date in [from, to]: `alerts`, `formal` (each by its kind when raised),
   `escalated_alerts`, `by_stage_reached`, `by_category`, `by_team`, `commendations`,
   `children_with_repeat_escalations`.
-- By the date of the event in [from, to]: `formal_resolved`, `resolved_at_stage_1(_pct)`,
-  `median_working_days_to_resolution` (resolved in the period) and `cafcass_referrals` (referred in
-  the period).
+- By the date of the event in [from, to]: `formal_resolved`, `resolved_at_stage_1(_pct)` (its
+  denominator `formal_resolved`), `median_working_days_to_resolution` with
+  `resolved_with_working_days` (resolved in the period) and `cafcass_referrals` (referred in the
+  period).
 - As of today, whatever the period: `overdue_now`.
 
 Working days need the bank holidays and closure days, which live in Python: SQL selects the
 resolved escalations' dates and the median is taken here with the same calendar as due dates.
+
+A period is checked by `shared.periods.check_period`, as every statistic's is: `to` before `from`,
+or on or after `from` + 10 years (29 February + 10 years is 28 February), is a 422 naming `to`.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from services.escalations.models import Commendation, Escalation, EscalationChil
 from services.escalations.rules import Status
 from services.escalations.schemas import CategoryCount, EscalationStats, StageCount, TeamCount
 from services.escalations.service import EscalationsCtx, overdue_condition
-from shared.errors import InvalidField
+from shared import periods
 
 
 def _ordered(categories: tuple[str, ...], found: dict[str, Any]) -> list[str]:
@@ -36,8 +40,7 @@ def _ordered(categories: tuple[str, ...], found: dict[str, Any]) -> list[str]:
 async def escalation_stats(ctx: EscalationsCtx, *, period_from: dt.date, period_to: dt.date) -> EscalationStats:
     """The statistics of the period [`period_from`, `period_to`], `overdue_now` as of `ctx.today`,
     by the configured ladder, categories and calendar."""
-    if period_to < period_from:
-        raise InvalidField(("query", "to"), f"to ({period_to}) is before from ({period_from}).")
+    periods.check_period(period_from, period_to)
     session, today, ladder = ctx.session, ctx.today, ctx.settings.ladder
     raised = Escalation.raised_on.between(period_from, period_to)
     alert = Escalation.raised_as_alert.is_(True)
@@ -143,6 +146,7 @@ async def escalation_stats(ctx: EscalationsCtx, *, period_from: dt.date, period_
         resolved_at_stage_1=resolution.at_stage_1,
         resolved_at_stage_1_pct=None if resolution.pct is None else float(resolution.pct),
         median_working_days_to_resolution=float(statistics.median(working_days)) if working_days else None,
+        resolved_with_working_days=len(working_days),
         overdue_now=int(overdue_now or 0),
         as_of=today,
         cafcass_referrals=int(cafcass or 0),

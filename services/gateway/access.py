@@ -31,6 +31,8 @@ ROUTES: dict[tuple[str, ...], str] = {
     ("decisions",): "reviews",
     ("stats", "timeliness"): "reviews",
     ("stats", "caseloads"): "reviews",
+    ("stats", "children"): "reviews",
+    ("stats", "record-keeping"): "reviews",
     ("escalations",): "escalations",
     ("escalation-stages",): "escalations",
     ("escalation-categories",): "escalations",

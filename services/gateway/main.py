@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from fastapi import FastAPI
 
 from services.gateway import access, backfill, clients, cors, openapi, proxy
-from services.gateway.routes import events, footprint, imports, reference, views
+from services.gateway.routes import events, footprint, imports, reference, reports, views
 from services.gateway.settings import Settings
 from shared import db, logs
 from shared.app import build_app
@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             reference.router,
             events.router,
             imports.router,
+            reports.router,
             proxy.router,
         ],  # the proxy's catch-all last
         hooks=[audit_engine, clients.lifespan_clients, service_documents, backfill.worker],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
@@ -43,6 +45,20 @@ class Settings(CommonSettings):
     max_import_bytes: int = Field(
         200 * 1024 * 1024, ge=1, validation_alias=AliasChoices("IRO_MAX_IMPORT_BYTES"),
         description="The largest SSDA903 upload (all three files, as sent); it is streamed, never held.",
+    )  # fmt: skip
+    report_suppress_below: int = Field(
+        5, ge=1, le=100,
+        description="On the published report page, counts from 1 to this less one are shown as 'fewer than N' "
+        "and percentages built on them are withheld (1: suppress nothing). The dataset keeps exact figures.",
+    )  # fmt: skip
+    report_authority: str | None = Field(None, max_length=200, description="The authority's name on the report page.")
+    report_platform_from: dt.date | None = Field(
+        None, description="The day the platform's own records begin (go-live), for the report's themes only "
+        "the platform records; default: the earliest event it recorded that an SSDA903 backfill did not.",
+    )  # fmt: skip
+    report_templates: str | None = Field(
+        None, description="A folder of the authority's own report templates, searched before the platform's "
+        "(e.g. its own annual_report.html.j2).",
     )  # fmt: skip
     import_worker: bool = Field(True, description="Run the import worker in this gateway process.")
     import_poll_seconds: float = Field(1.0, gt=0, le=60, description="How often the import worker looks for work.")

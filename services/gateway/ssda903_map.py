@@ -29,6 +29,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from shared.periods import collection_year
+
 SOURCE = "ssda903"
 FILES = {"header": "header.csv", "episodes": "episodes.csv", "reviews": "reviews.csv"}
 SEX = {"1": "male", "2": "female"}
@@ -94,12 +96,6 @@ class Derivation:
     refusals: list[Refusal] = field(default_factory=list)
     notes: dict[Row, tuple[str, str]] = field(default_factory=dict)
     """Rows applied with one column refused alone: (field, reason), e.g. a REVIEW_CODE not on the list."""
-
-
-def collection_year(year: int) -> tuple[dt.date, dt.date]:
-    """The SSDA903 collection year `year`: 1 April of the year before to 31 March (e.g. 2022 is
-    2021-04-01 to 2022-03-31), both inclusive."""
-    return dt.date(year - 1, 4, 1), dt.date(year, 3, 31)
 
 
 class _Refused(Exception):

@@ -6,17 +6,17 @@ records its footprint events on the context; the request's unit of work appends 
 Roles (each route's row in shared/roles.py): records and stats are read by iro, manager, auditor
 and admin; participation, feedback and advocacy are written by iro, manager and admin, and
 participation also by integration behind the gateway (a case system's `review.held` can carry a
-participation code).
+participation code). `GET /v1/ssda903/participation` is internal: the gateway's DfE export calls it
+with the caller's token (manager, auditor, admin).
 """
 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from services.participation import forms, rules, service, stats
+from services.participation import forms, rules, service, ssda903, stats
 from services.participation.consumers import consumer_of
 from services.participation.schemas import (
     AdvocacyIn,
@@ -31,18 +31,17 @@ from services.participation.schemas import (
     ParticipationStats,
     QuestionOut,
     QuestionSetOut,
+    Ssda903Participation,
 )
 from services.participation.settings import Settings
 from shared.context import Ctx
 from shared.db import UnitOfWork
 from shared.errors import InvalidField
 from shared.pagination import Page, PageParams
+from shared.periods import CollectionYear, From, To
 from shared.types import Code, Date
 
 router = APIRouter(prefix="/v1", route_class=UnitOfWork)
-# `Annotated[...]`, not `x: Date = Query(...)`: FastAPI drops a type's validators in that form.
-From = Annotated[Date, Query(alias="from", description="First day of the period (inclusive), YYYY-MM-DD.")]
-To = Annotated[Date, Query(alias="to", description="Last day of the period (inclusive), YYYY-MM-DD.")]
 
 
 # --- Participation records -----------------------------------------------------------------------
@@ -201,7 +200,9 @@ async def participation_stats(
     ctx: Ctx,
 ) -> ParticipationStats:
     """Held reviews in the period (by review date): counts by code and the participation rate of
-    children aged 4+, overall and by age (ages on `age_on`, at the latest today)."""
+    children aged 4+, overall and by age (ages on `age_on`, at the latest today); and over their
+    participation records, how the child took part (`methods`, `met_iro_before`, `interpreter_used`)
+    and the parents' participation (`parents`)."""
     return await stats.participation_stats(ctx, start=start, end=end, age_on=age_on)
 
 
@@ -215,3 +216,22 @@ async def feedback_stats(start: From, end: To, ctx: Ctx) -> FeedbackStats:
 async def advocacy_stats(start: From, end: To, ctx: Ctx) -> AdvocacyStats:
     """Advocacy referrals made in the period, per calendar quarter."""
     return await stats.advocacy_stats(ctx.session, start, end)
+
+
+# --- The DfE SSDA903 return (internal) -----------------------------------------------------------
+
+
+@router.get("/ssda903/participation", response_model=Ssda903Participation, tags=["ssda903"])
+async def ssda903_participation(
+    collection_year: CollectionYear,
+    request: Request,
+    ctx: Ctx,
+) -> Response:
+    """Internal (the gateway's DfE export): every review held in the collection year, by review date,
+    with the child's reference and date of birth, the participation code (null when none is recorded)
+    and the review's problems. PostgreSQL writes the JSON (`ssda903.py`: several times faster for a
+    large year); the response model documents it."""
+    answer = await ssda903.participation_rows(
+        ctx.session, consumer=consumer_of(request.app), collection_year=collection_year
+    )
+    return Response(answer, media_type="application/json")

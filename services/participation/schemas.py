@@ -210,6 +210,23 @@ class AgeRate(BaseModel):
     pct: float | None
 
 
+class YesNoCounts(BaseModel):
+    yes: int
+    no: int
+    not_recorded: int = Field(description="Records that leave the question unanswered (null)")
+
+
+class ParentStats(BaseModel):
+    reviews_with_parents_recorded: int = Field(description="Records listing at least one parent")
+    reviews_with_a_parent_taking_part: int = Field(
+        description="Records listing at least one parent whose participation is `attended` or `views_conveyed`"
+    )
+    by_participation: dict[str, int] = Field(
+        description="Parent entries per participation value (every configured value, zeros included); a record "
+        "listing two parents counts twice"
+    )
+
+
 class ParticipationStats(Period):
     age_on: dt.date | None
     reviews: int
@@ -217,6 +234,17 @@ class ParticipationStats(Period):
     by_code: dict[str, int]
     aged_4_plus: Rate
     by_age: list[AgeRate]
+    recorded: int = Field(
+        description="Reviews with a participation record (`reviews` - `uncoded`): the denominator of `methods`, "
+        "`met_iro_before`, `interpreter_used` and `parents`"
+    )
+    methods: dict[str, int] = Field(
+        description="Records listing each method of taking part (every configured method, zeros included); a "
+        "record listing two methods counts once under each"
+    )
+    met_iro_before: YesNoCounts = Field(description="Records by whether the child met the IRO before the review")
+    interpreter_used: YesNoCounts = Field(description="Records by whether an interpreter was used")
+    parents: ParentStats
 
 
 class QuestionStats(BaseModel):
@@ -243,3 +271,23 @@ class QuarterCount(BaseModel):
 class AdvocacyStats(Period):
     referrals: int
     by_quarter: list[QuarterCount]
+
+
+# --- The DfE SSDA903 return (internal: read by the gateway's export) -----------------------------
+
+
+class Ssda903Row(ReadSchema):
+    review_id: uuid.UUID
+    child_id: uuid.UUID
+    la_reference: str | None = Field(description="The child's local reference, as registered; null if none")
+    review_date: dt.date
+    date_of_birth: dt.date = Field(description="The child's date of birth now (corrections applied)")
+    code: ParticipationCode | None = Field(description="The recorded participation code; null when none is")
+    problems: list[Problem] = Field(description="The held review's problems (as on a participation record)")
+
+
+class Ssda903Participation(ReadSchema):
+    collection_year: int = Field(description="Y: 1 April of Y-1 to 31 March of Y")
+    from_: dt.date = Field(serialization_alias="from")
+    to: dt.date
+    items: list[Ssda903Row] = Field(description="Every held review of the year, by review date then review id")

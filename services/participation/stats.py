@@ -1,5 +1,7 @@
 """The participation, feedback and advocacy statistics, counted in SQL over any period (brief 2.3;
-definitions in docs/participation.md).
+definitions in docs/participation.md). A period is checked by `shared.periods.check_period`, as the
+gateway's reports check theirs: `to` before `from`, or on or after `from` + 10 years (29 February +
+10 years is 28 February), is a 422 naming `to`.
 
 Ages are whole years from `date_part('year', age(day, date_of_birth))`, which agrees with
 `shared.calendar.age_on` on every day, 29 February birthdays included (the test suite checks it):
@@ -9,7 +11,8 @@ PostgreSQL's `age` counts a year from 29 February as complete on 1 March in a co
 from __future__ import annotations
 
 import datetime as dt
-from typing import Final
+from collections.abc import Iterable
+from typing import Any, Final
 
 from sqlalchemy import Date, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,16 +22,20 @@ from services.participation.schemas import (
     AdvocacyStats,
     AgeRate,
     FeedbackStats,
+    ParentStats,
     ParticipationStats,
     QuarterCount,
     QuestionStats,
     Rate,
+    YesNoCounts,
 )
 from services.participation.service import ParticipationCtx
-from shared.errors import DateInFuture, InvalidField
+from shared import periods
+from shared.errors import DateInFuture
 
 _PARTICIPATED: Final = sorted(rules.PARTICIPATED)
-MAX_QUARTERS: Final = 400  # a century: the advocacy stats list every quarter of the period
+PARENT_TOOK_PART: Final = ("attended", "views_conveyed")
+"""A parent's participation values that count as taking part in the review."""
 
 
 def age_sql(day: str, date_of_birth: str) -> str:
@@ -36,11 +43,6 @@ def age_sql(day: str, date_of_birth: str) -> str:
     `timestamp`: with plain dates PostgreSQL would pick `age(timestamptz, timestamptz)`, which
     depends on the session's time zone."""
     return f"date_part('year', age(CAST({day} AS timestamp), CAST({date_of_birth} AS timestamp)))::int"
-
-
-def check_period(start: dt.date, end: dt.date) -> None:
-    if end < start:
-        raise InvalidField(("query", "to"), f"to ({end.isoformat()}) is before from ({start.isoformat()}).")
 
 
 # --- Participation -------------------------------------------------------------------------------
@@ -75,14 +77,89 @@ _BY_AGE = text(
 ).bindparams(bindparam("start", type_=Date), bindparam("end", type_=Date), bindparam("age_on", type_=Date))
 
 
+# The same held reviews' participation records: how the child and the parents took part.
+_RECORDS = text(
+    """
+    SELECT count(*) AS recorded,
+           count(*) FILTER (WHERE p.met_iro_before) AS met_iro_yes,
+           count(*) FILTER (WHERE NOT p.met_iro_before) AS met_iro_no,
+           count(*) FILTER (WHERE p.met_iro_before IS NULL) AS met_iro_not_recorded,
+           count(*) FILTER (WHERE p.interpreter_used) AS interpreter_yes,
+           count(*) FILTER (WHERE NOT p.interpreter_used) AS interpreter_no,
+           count(*) FILTER (WHERE p.interpreter_used IS NULL) AS interpreter_not_recorded,
+           count(*) FILTER (WHERE jsonb_array_length(p.parents) > 0) AS with_parents,
+           count(*) FILTER (
+               WHERE EXISTS (SELECT FROM jsonb_array_elements(p.parents) AS e (parent)
+                              WHERE e.parent ->> 'participation' = ANY(:took_part))
+           ) AS parent_took_part
+      FROM participation.held_review h
+      JOIN participation.participation p ON p.review_id = h.review_id
+     WHERE h.review_date BETWEEN :start AND :end
+    """
+).bindparams(bindparam("start", type_=Date), bindparam("end", type_=Date))
+
+# Methods are de-duplicated at entry (`rules.check_methods`), so this counts records listing each.
+_METHODS = text(
+    """
+    SELECT m.method, count(*) AS records
+      FROM participation.held_review h
+      JOIN participation.participation p ON p.review_id = h.review_id
+     CROSS JOIN LATERAL unnest(p.methods) AS m (method)
+     WHERE h.review_date BETWEEN :start AND :end
+     GROUP BY m.method
+    """
+).bindparams(bindparam("start", type_=Date), bindparam("end", type_=Date))
+
+_PARENT_ENTRIES = text(
+    """
+    SELECT e.parent ->> 'participation' AS participation, count(*) AS entries
+      FROM participation.held_review h
+      JOIN participation.participation p ON p.review_id = h.review_id
+     CROSS JOIN LATERAL jsonb_array_elements(p.parents) AS e (parent)
+     WHERE h.review_date BETWEEN :start AND :end
+     GROUP BY 1
+    """
+).bindparams(bindparam("start", type_=Date), bindparam("end", type_=Date))
+
+
+def _listed(configured: Iterable[str], found: dict[str, int]) -> dict[str, int]:
+    """Counts of every configured value in its order (zeros too), then any other value found (from an
+    older list) in alphabetical order."""
+    listed = {key: found.get(key, 0) for key in configured}
+    return listed | {key: found[key] for key in sorted(found) if key not in listed}
+
+
+async def _how_taken_part(session: AsyncSession, start: dt.date, end: dt.date) -> dict[str, Any]:
+    """The participation records of held reviews in [start, end]: `recorded`, `methods`,
+    `met_iro_before`, `interpreter_used` and `parents`, as `ParticipationStats` names them."""
+    period = {"start": start, "end": end}
+    row = (await session.execute(_RECORDS, {**period, "took_part": list(PARENT_TOOK_PART)})).one()
+    methods = {row.method: row.records for row in await session.execute(_METHODS, period)}
+    entries = {row.participation: row.entries for row in await session.execute(_PARENT_ENTRIES, period)}
+    return {
+        "recorded": row.recorded,
+        "methods": _listed(rules.METHODS, methods),
+        "met_iro_before": YesNoCounts(yes=row.met_iro_yes, no=row.met_iro_no, not_recorded=row.met_iro_not_recorded),
+        "interpreter_used": YesNoCounts(
+            yes=row.interpreter_yes, no=row.interpreter_no, not_recorded=row.interpreter_not_recorded
+        ),
+        "parents": ParentStats(
+            reviews_with_parents_recorded=row.with_parents,
+            reviews_with_a_parent_taking_part=row.parent_took_part,
+            by_participation=_listed(rules.PARENT_PARTICIPATION, entries),
+        ),
+    }
+
+
 async def participation_stats(
     ctx: ParticipationCtx, *, start: dt.date, end: dt.date, age_on: dt.date | None = None
 ) -> ParticipationStats:
     """Held reviews in [start, end] by review date: how many, how many uncoded, by code, and the
-    participation rate of children aged 4+ overall and by age. `age_on` after `today` is a 422: an
-    age not reached yet is not a figure."""
+    participation rate of children aged 4+ overall and by age; and over their participation records,
+    how the child and the parents took part. `age_on` after `today` is a 422: an age not reached yet
+    is not a figure."""
     session, today = ctx.session, ctx.today
-    check_period(start, end)
+    periods.check_period(start, end)
     if age_on is not None and age_on > today:
         raise DateInFuture(
             f"age_on ({age_on.isoformat()}) is after today ({today.isoformat()}): ages are counted on a day "
@@ -121,6 +198,7 @@ async def participation_stats(
         by_code=by_code,
         aged_4_plus=total,
         by_age=by_age,
+        **await _how_taken_part(session, start, end),
     )
 
 
@@ -155,7 +233,7 @@ async def feedback_stats(ctx: ParticipationCtx, *, start: dt.date, end: dt.date)
     ones first), overall and per respondent. Questions answered in the period but since dropped from
     the set come last."""
     session, questions = ctx.session, ctx.settings.questions
-    check_period(start, end)
+    periods.check_period(start, end)
     by_respondent = dict.fromkeys(rules.RESPONDENTS, 0)
     forms = anonymous = 0
     for row in (await session.execute(_FORMS, {"start": start, "end": end})).all():
@@ -193,10 +271,6 @@ _REFERRALS = text(
 ).bindparams(bindparam("start", type_=Date), bindparam("end", type_=Date))
 
 
-def _quarter_number(day: dt.date) -> int:
-    return day.year * 4 + (day.month - 1) // 3
-
-
 def quarters(start: dt.date, end: dt.date) -> list[tuple[str, dt.date, dt.date]]:
     """Every calendar quarter meeting [start, end], with the days of it inside the period."""
     out: list[tuple[str, dt.date, dt.date]] = []
@@ -211,9 +285,7 @@ def quarters(start: dt.date, end: dt.date) -> list[tuple[str, dt.date, dt.date]]
 
 async def advocacy_stats(session: AsyncSession, start: dt.date, end: dt.date) -> AdvocacyStats:
     """Referrals made in [start, end], per calendar quarter (every quarter of the period, zeros too)."""
-    check_period(start, end)
-    if _quarter_number(end) - _quarter_number(start) >= MAX_QUARTERS:
-        raise InvalidField(("query", "from"), f"The period is too long: at most {MAX_QUARTERS} quarters.")
+    periods.check_period(start, end)
     counted = {
         row.quarter: row.referrals for row in (await session.execute(_REFERRALS, {"start": start, "end": end})).all()
     }

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy import Select, func, select
 
-from services.reviews import review_service, schemas, service, stats
+from services.reviews import review_service, schemas, service, ssda903, stats
 from services.reviews.models import (
     Allocation,
     CarePeriod,
@@ -21,10 +20,12 @@ from services.reviews.models import (
     Rearrangement,
     Review,
 )
+from shared import periods
 from shared.context import Ctx
 from shared.db import UnitOfWork
 from shared.errors import InvalidField
 from shared.pagination import Page, PageParams, paginate
+from shared.periods import CollectionYear, From, To
 from shared.types import Date, Line, Reference
 
 router = APIRouter(prefix="/v1", route_class=UnitOfWork)
@@ -32,19 +33,14 @@ router = APIRouter(prefix="/v1", route_class=UnitOfWork)
 Pages = Annotated[PageParams, Depends()]
 
 
-def check_range(start: dt.date, end: dt.date) -> None:
-    if end < start:
-        raise InvalidField(("query", "to"), "`to` is before `from`.")
-
-
 # --- IROs ----------------------------------------------------------------------------------------
 
 
 @router.post("/iros", status_code=201, tags=["iros"])
 async def create_iro(body: schemas.IroCreate, ctx: Ctx) -> schemas.IroRead:
-    """Register an IRO (managers). The email identifies the IRO behind a token."""
+    """Register an IRO (managers), active at `fte` from today. The email identifies the IRO behind a token."""
     iro = await service.create_iro(ctx, body=body)
-    return service.iro_read(iro, 0, ctx.settings)
+    return (await service.iro_reads(ctx, [iro]))[0]
 
 
 @router.get("/iros", tags=["iros"])
@@ -58,22 +54,23 @@ async def list_iros(
     if active is not None:
         query = query.where(Iro.active == active)
     iros, cursor = await paginate(ctx.session, query, keys=[Iro.id], params=pages)
-    counts = await service.caseloads(ctx.session, ctx.today, [iro.id for iro in iros])
-    return Page(items=[service.iro_read(i, counts.get(i.id, 0), ctx.settings) for i in iros], next_cursor=cursor)
+    return Page(items=await service.iro_reads(ctx, iros), next_cursor=cursor)
 
 
 @router.get("/iros/{iro_id}", tags=["iros"])
 async def read_iro(iro_id: uuid.UUID, ctx: Ctx) -> schemas.IroRead:
+    """The IRO with today's caseload and its staffing history (`fte_history`)."""
     iro = await service.get_iro(ctx.session, iro_id)
-    counts = await service.caseloads(ctx.session, ctx.today, [iro.id])
-    return service.iro_read(iro, counts.get(iro.id, 0), ctx.settings)
+    return (await service.iro_reads(ctx, [iro]))[0]
 
 
 @router.patch("/iros/{iro_id}", tags=["iros"])
 async def update_iro(iro_id: uuid.UUID, body: schemas.IroUpdate, ctx: Ctx) -> schemas.IroRead:
+    """Change an IRO's `name`, `fte` or `active` (managers). A new `fte` or `active` applies from
+    `changes_from` (default today, never in the future) until the next change already recorded, if any;
+    `fte` and `active` read as the values in force today."""
     iro = await service.update_iro(ctx, iro_id=iro_id, body=body)
-    counts = await service.caseloads(ctx.session, ctx.today, [iro.id])
-    return service.iro_read(iro, counts.get(iro.id, 0), ctx.settings)
+    return (await service.iro_reads(ctx, [iro]))[0]
 
 
 # --- Children ------------------------------------------------------------------------------------
@@ -127,10 +124,10 @@ async def start_care_period(child_id: uuid.UUID, body: schemas.CarePeriodStart, 
 @router.get("/children/{child_id}/care-periods", tags=["care periods"])
 async def list_care_periods(child_id: uuid.UUID, ctx: Ctx) -> Page[schemas.CarePeriodRead]:
     child = await service.get_child(ctx.session, child_id)
-    periods = await ctx.session.scalars(
+    rows = await ctx.session.scalars(
         select(CarePeriod).where(CarePeriod.child_id == child.id).order_by(CarePeriod.started_on)
     )
-    return Page(items=[service.period_read(p, child, ctx.today) for p in periods.all()])
+    return Page(items=[service.period_read(p, child, ctx.today) for p in rows.all()])
 
 
 @router.post("/children/{child_id}/care-periods/{period_id}/end", tags=["care periods"])
@@ -357,15 +354,64 @@ async def list_case_notes(child_id: uuid.UUID, ctx: Ctx, pages: Pages) -> Page[s
 @router.get("/stats/timeliness", tags=["stats"])
 async def timeliness(
     ctx: Ctx,
-    start: Annotated[Date, Query(alias="from")],  # not `= Query(...)`: FastAPI would drop Date's checks
-    end: Annotated[Date, Query(alias="to")],
+    start: From,
+    end: To,
 ) -> schemas.Timeliness:
     """Reviews held in time, overdue unheld, per child (DESIGN.md 2.1)."""
-    check_range(start, end)
+    periods.check_period(start, end)
     return await stats.timeliness(ctx, start=start, end=end)
 
 
+@router.get("/stats/timeliness/by-month", tags=["stats"], response_model_by_alias=True)
+async def timeliness_by_month(
+    ctx: Ctx,
+    start: From,
+    end: To,
+) -> schemas.TimelinessByMonth:
+    """The timeliness figures of each calendar month of the period, each as of its own end (or today),
+    in one call (the annual report's chart; DESIGN.md 2.1)."""
+    periods.check_period(start, end)
+    return await stats.timeliness_by_month(ctx, start=start, end=end)
+
+
 @router.get("/stats/caseloads", tags=["stats"])
-async def caseload_stats(ctx: Ctx, on: Date | None = Query(None, description="Default: today.")) -> schemas.Caseloads:
-    """Per IRO: caseload, per FTE, within the 50-70 guidance (DESIGN.md 2.5)."""
-    return await stats.caseload_table(ctx, on=on or ctx.today)
+async def caseload_stats(
+    ctx: Ctx,
+    as_of: Annotated[Date | None, Query(description="The day of the caseloads; default today.")] = None,
+    on: Annotated[Date | None, Query(description="The same as `as_of` (kept for older callers).")] = None,
+) -> schemas.Caseloads:
+    """Per IRO: caseload, per FTE, within the 50-70 guidance, at the FTE in force on `as_of`; and the
+    service's totals and the children looked after with no IRO allocated (DESIGN.md 2.5)."""
+    if as_of is not None and on is not None and as_of != on:
+        raise InvalidField(("query", "as_of"), f"as_of ({as_of}) and on ({on}) name different days: send one.")
+    return await stats.caseload_table(ctx, as_of=as_of or on or ctx.today)
+
+
+@router.get("/stats/children", tags=["stats"])
+async def children_stats(ctx: Ctx, start: From, end: To) -> schemas.ChildrenStats:
+    """The children looked after in the period, as of the earlier of `to` and today: at its start and
+    end, during it, care periods started and ceased, and continuity of IRO (DESIGN.md 2.5, 2.6)."""
+    periods.check_period(start, end)
+    return await stats.children(ctx, start=start, end=end)
+
+
+@router.get("/stats/record-keeping", tags=["stats"])
+async def record_keeping_stats(ctx: Ctx, start: From, end: To) -> schemas.RecordKeepingStats:
+    """Around the reviews held in the period: the social worker's report, decisions, record and letter
+    to the child on time (working-day deadlines, settings), who chaired and the format (DESIGN.md 2.2)."""
+    periods.check_period(start, end)
+    return await stats.record_keeping(ctx, start=start, end=end)
+
+
+# --- The DfE SSDA903 return (internal: the gateway's export) --------------------------------------
+
+
+@router.get("/ssda903/reviews", tags=["ssda903"])
+async def ssda903_reviews(
+    ctx: Ctx,
+    collection_year: CollectionYear,
+) -> schemas.Ssda903Reviews:
+    """Internal (the gateway's DfE export): every review held in the collection year, by `la_reference`
+    then `held_on`, with the child's date of birth, whether the child's legal statuses in the year were
+    all short breaks (V3/V4: rule 399 leaves them out) and the review's problems."""
+    return await ssda903.review_rows(ctx.session, collection_year=collection_year)

@@ -9,15 +9,17 @@ lists from the CSVs in `shared/reference/`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Final, Literal
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Final, Literal, TypeVar
 
 from shared import reference
 from shared.calendar import WorkingCalendar, add_months, birthday
 from shared.logic import PYTHON, Logic
 
+T = TypeVar("T")
 ReviewKind = Literal["first", "second", "subsequent"]
 CaseloadBand = Literal["below", "within", "above"]
 
@@ -349,6 +351,25 @@ def caseload_per_fte(caseload: int, fte: float) -> float:
     if caseload < 0:
         raise ValueError(f"a caseload cannot be negative, not {caseload}")
     return round(caseload / fte, 2)
+
+
+def children_per_fte(children: int, fte: Decimal) -> float | None:
+    """A service's caseload: children allocated over the IROs' summed FTE, to one decimal place, half up
+    (IRO Handbook: children per full-time IRO); None when there is no FTE to divide by."""
+    if fte <= 0:
+        return None
+    return float((Decimal(children) / fte).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+def in_force(history: Sequence[tuple[date, T]], day: date) -> T | None:
+    """The value in force on `day` in a history of `(valid_from, value)` in `valid_from` order: the last
+    one from on or before `day`; None before the first (the IRO's staffing history, settings)."""
+    found = None
+    for valid_from, value in history:
+        if valid_from > day:
+            break
+        found = value
+    return found
 
 
 def within_guidance(per_fte: float, upper: float = CASELOAD_UPPER) -> bool:

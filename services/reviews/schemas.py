@@ -27,23 +27,40 @@ class IroCreate(Schema):
 
 
 class IroUpdate(Schema):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"fte": 0.6}, {"active": False}]})
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"fte": 0.6}, {"active": False}, {"fte": 0.8, "changes_from": "2025-09-01"}]}
+    )
 
     name: Line | None = None
     fte: Decimal | None = Field(None, gt=0, le=1, max_digits=4, decimal_places=3)
     active: bool | None = None
+    changes_from: Date | None = Field(
+        None,
+        description="The day a new `fte` or `active` applies from (default today; not in the future). It "
+        "applies until the IRO's next change already recorded after it, if any; a change already recorded "
+        "on that day is replaced.",
+    )
+
+
+class IroFteRead(ReadSchema):
+    valid_from: dt.date = Field(description="In force from this day until the next row's `valid_from`.")
+    fte: float
+    active: bool
 
 
 class IroRead(ReadSchema):
     id: uuid.UUID
     name: str
     email: str
-    fte: float
-    active: bool
+    fte: float = Field(description="The FTE in force today.")
+    active: bool = Field(description="Active today.")
     caseload: int = Field(description="Children with an open care period allocated to this IRO today.")
     caseload_per_fte: float
     within_guidance: bool = Field(description="Caseload per FTE at most the guidance (70 by default).")
     band: Literal["below", "within", "above"]
+    fte_history: list[IroFteRead] = Field(
+        description="The IRO's FTE and whether active, oldest first, each in force from its `valid_from`."
+    )
 
 
 # --- Children and care periods ------------------------------------------------------------------
@@ -449,10 +466,26 @@ class Timeliness(ReadSchema):
     as_of: dt.date = Field(description="The day the figures are as of: the earlier of `to` and today.")
 
 
+class MonthTimeliness(Timeliness):
+    month: str = Field(description="YYYY-MM.")
+    from_: dt.date = Field(serialization_alias="from", description="The month's first day, or the period's if later.")
+    to: dt.date = Field(description="The month's last day, or the period's if earlier.")
+
+
+class TimelinessByMonth(ReadSchema):
+    from_: dt.date = Field(serialization_alias="from")
+    to: dt.date
+    months: list[MonthTimeliness] = Field(
+        description="Each calendar month of the period that has begun by today, cut by the period's ends, "
+        "with the figures of `GET /v1/stats/timeliness` for it as of its own end (or today)."
+    )
+
+
 class Caseload(ReadSchema):
     iro_id: uuid.UUID
     name: str
-    fte: float
+    fte: float = Field(description="The FTE in force on `as_of`.")
+    active: bool = Field(description="Active on `as_of` (an inactive IRO is listed only with a caseload that day).")
     caseload: int
     caseload_per_fte: float
     within_guidance: bool
@@ -460,4 +493,96 @@ class Caseload(ReadSchema):
 
 
 class Caseloads(ReadSchema):
-    items: list[Caseload]
+    as_of: dt.date = Field(description="The day of the caseloads: `as_of` (or `on`), default today.")
+    items: list[Caseload] = Field(
+        description="IROs active on `as_of`, and any other IRO with a caseload that day, by name."
+    )
+    iros: int = Field(description="IROs in `items`.")
+    fte: float = Field(description="Their FTE on `as_of`, summed.")
+    children_allocated: int = Field(description="Children looked after on `as_of` with an IRO allocated.")
+    caseload_per_fte: float | None = Field(
+        description="`children_allocated` / `fte`, one decimal place; null when `fte` is 0."
+    )
+    unallocated: int = Field(description="Children looked after on `as_of` with no IRO allocated.")
+    guidance_lower: float = Field(description="Caseload per FTE below this is band `below` (setting).")
+    guidance_upper: float = Field(description="Caseload per FTE above this is outside guidance (setting).")
+
+
+class Rate(ReadSchema):
+    numerator: int
+    denominator: int
+    pct: float | None = Field(description="numerator / denominator x 100, one decimal place, half up; null for 0/0.")
+
+
+class Continuity(ReadSchema):
+    looked_after_throughout: int = Field(
+        description="Children looked after on every day of [from, as_of] in one care period."
+    )
+    kept_one_iro: int = Field(
+        description="Of those, children with exactly one IRO allocation overlapping [from, as_of], covering all of it."
+    )
+
+
+class ChildrenStats(ReadSchema):
+    from_: dt.date = Field(serialization_alias="from")
+    to: dt.date
+    as_of: dt.date = Field(description="The earlier of `to` and today.")
+    looked_after_at_start: int = Field(description="Children looked after on `from`.")
+    looked_after_at_end: int = Field(description="Children looked after on `as_of`.")
+    looked_after_during: int = Field(description="Children looked after on any day of [from, as_of].")
+    started: int = Field(
+        description="Care periods started in [from, as_of], less those that began before the data (a backfill)."
+    )
+    ceased: int = Field(
+        description="Care periods that ended in [from, as_of]: on their `ended_on`, or on the 18th birthday "
+        "when still open then (s105)."
+    )
+    data_from: dt.date | None = Field(description="The earliest start of any care period; null when there is none.")
+    continuity: Continuity
+
+
+class RecordKeepingStats(ReadSchema):
+    from_: dt.date = Field(serialization_alias="from")
+    to: dt.date
+    as_of: dt.date = Field(description="The earlier of `to` and today.")
+    reviews_held: int = Field(description="Reviews held in [from, to], judged for timeliness or not.")
+    sw_report_on_time: Rate = Field(
+        description="Social worker's report received by its due date (working days before the review), of held."
+    )
+    decisions_on_time: Rate = Field(
+        description="Decisions issued by their deadline, of held reviews whose deadline is on or before `as_of` "
+        "or whose decisions were issued anyway."
+    )
+    record_on_time: Rate = Field(description="The full record issued by its deadline (as `decisions_on_time`).")
+    letter_to_child_on_time: Rate = Field(description="The letter to the child by its deadline (as above).")
+    letter_to_child_sent: Rate = Field(description="A letter to the child sent (any date), of held.")
+    chaired_by_child: dict[Literal["chair", "co_chair", "no", "not_recorded"], Rate] = Field(
+        description="Held reviews by who chaired, of held."
+    )
+    by_format: dict[Literal["in_person", "virtual", "hybrid", "not_recorded"], Rate] = Field(
+        description="Held reviews by format, of held."
+    )
+
+
+# --- The DfE SSDA903 return (internal: read by the gateway's export) -----------------------------
+
+
+class Ssda903Review(ReadSchema):
+    review_id: uuid.UUID
+    child_id: uuid.UUID
+    la_reference: str
+    date_of_birth: dt.date = Field(description="The child's date of birth now (corrections applied).")
+    held_on: dt.date
+    sequence: int = Field(description="The review's number in its care period (1: first).")
+    short_breaks_only: bool = Field(
+        description="Every legal status the child had on any day of the collection year was V3 or V4 (short "
+        "breaks): the DfE's rule 399 refuses reviews for such a child, so the export leaves them out."
+    )
+    problems: list[ReviewProblem] = Field(description="As the review reads (`GET /v1/reviews/{id}`).")
+
+
+class Ssda903Reviews(ReadSchema):
+    collection_year: int = Field(description="Y: 1 April of Y-1 to 31 March of Y.")
+    from_: dt.date = Field(serialization_alias="from")
+    to: dt.date
+    items: list[Ssda903Review] = Field(description="Each review held in [from, to], by `la_reference`, then `held_on`.")

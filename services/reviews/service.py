@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Date, and_, func, or_, select
+from sqlalchemy import ColumnElement, Date, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.reviews import errors, rules, schemas
@@ -22,6 +22,7 @@ from services.reviews.models import (
     CarePeriod,
     Child,
     Iro,
+    IroFte,
     LegalStatusChange,
     PlacementChange,
     Review,
@@ -30,7 +31,7 @@ from services.reviews.settings import Settings
 from shared import author, types
 from shared.auth import Principal
 from shared.context import RequestContext
-from shared.errors import BeforeDateOfBirth, CodeNotOnList, DateInFuture, NotFound
+from shared.errors import BeforeDateOfBirth, CodeNotOnList, DateInFuture, InvalidField, NotFound
 from shared.footprint import events
 from shared.footprint.models import Subject
 
@@ -163,18 +164,25 @@ async def footprint_iro(
 # --- IROs ----------------------------------------------------------------------------------------
 
 
+def looked_after_on(day: Any) -> ColumnElement[bool]:
+    """A condition over `CarePeriod` and its `Child`: the child was looked after in that care period on
+    `day` (a date or a date expression): it had started (`started_on <= day`), had not ended (`ended_on`
+    is the first day no longer looked after) and the child was under 18 (Children Act 1989 s105). The
+    one definition caseloads and the children figures count with (DESIGN 2.5, 2.6)."""
+    return and_(
+        CarePeriod.started_on <= day,
+        or_(CarePeriod.ended_on.is_(None), CarePeriod.ended_on > day),
+        eighteenth_birthday(Child.date_of_birth) > day,
+    )
+
+
 async def caseloads(session: AsyncSession, on: dt.date, iro_ids: list[uuid.UUID] | None = None) -> dict[uuid.UUID, int]:
-    """Children with an open care period allocated to each IRO on a day (DESIGN 2.5)."""
+    """Children looked after on a day (`looked_after_on`) and allocated to each IRO that day (DESIGN 2.5)."""
     query = (
         select(Allocation.iro_id, func.count(func.distinct(Allocation.child_id)))
         .join(CarePeriod, CarePeriod.child_id == Allocation.child_id)
         .join(Child, Child.id == Allocation.child_id)
-        .where(
-            active_on(on),
-            CarePeriod.started_on <= on,
-            or_(CarePeriod.ended_on.is_(None), CarePeriod.ended_on > on),
-            eighteenth_birthday(Child.date_of_birth) > on,
-        )
+        .where(active_on(on), looked_after_on(on))
         .group_by(Allocation.iro_id)
     )
     if iro_ids is not None:
@@ -183,7 +191,32 @@ async def caseloads(session: AsyncSession, on: dt.date, iro_ids: list[uuid.UUID]
     return counts
 
 
-def iro_read(iro: Iro, caseload: int, settings: Settings) -> schemas.IroRead:
+async def fte_history(
+    session: AsyncSession, iro_ids: Sequence[uuid.UUID] | None = None
+) -> dict[uuid.UUID, list[IroFte]]:
+    """Each IRO's staffing history rows, oldest first (every IRO's when `iro_ids` is None)."""
+    query = select(IroFte).order_by(IroFte.iro_id, IroFte.valid_from)
+    if iro_ids is not None:
+        query = query.where(IroFte.iro_id.in_(iro_ids))
+    history: dict[uuid.UUID, list[IroFte]] = {}
+    for row in (await session.scalars(query)).all():
+        history.setdefault(row.iro_id, []).append(row)
+    return history
+
+
+def staffing_on(iro: Iro, history: Sequence[IroFte], day: dt.date) -> tuple[Decimal, bool]:
+    """The IRO's FTE and whether active on `day`: the history row in force then (`rules.in_force`).
+    Before the first row the IRO was not yet registered (not active), at the first row's FTE (an
+    allocation may be dated before the registration); with no history at all, the IRO's own values."""
+    row = rules.in_force([(r.valid_from, r) for r in history], day)
+    if row is not None:
+        return row.fte, row.active
+    if history:
+        return history[0].fte, False
+    return iro.fte, iro.active
+
+
+def iro_read(iro: Iro, caseload: int, settings: Settings, history: Sequence[IroFte]) -> schemas.IroRead:
     per_fte = rules.caseload_per_fte(caseload, float(iro.fte))
     return schemas.IroRead(
         id=iro.id,
@@ -195,15 +228,27 @@ def iro_read(iro: Iro, caseload: int, settings: Settings) -> schemas.IroRead:
         caseload_per_fte=per_fte,
         within_guidance=rules.within_guidance(per_fte, settings.caseload_upper),
         band=rules.caseload_band(per_fte, settings.caseload_lower, settings.caseload_upper),
+        fte_history=[schemas.IroFteRead(valid_from=r.valid_from, fte=float(r.fte), active=r.active) for r in history],
     )
 
 
+async def iro_reads(ctx: ReviewsCtx, iros: Sequence[Iro]) -> list[schemas.IroRead]:
+    """The IROs as read: today's caseload and the staffing history, in two queries for them all."""
+    ids = [iro.id for iro in iros]
+    counts = await caseloads(ctx.session, ctx.today, ids)
+    history = await fte_history(ctx.session, ids)
+    return [iro_read(iro, counts.get(iro.id, 0), ctx.settings, history.get(iro.id, [])) for iro in iros]
+
+
 async def create_iro(ctx: ReviewsCtx, *, body: schemas.IroCreate) -> Iro:
+    """Register an IRO, active at `fte` from today: the first row of its staffing history."""
     taken = await ctx.session.scalar(select(Iro.id).where(func.lower(Iro.email) == body.email.lower()))
     if taken:
         raise errors.IroEmailTaken(f"An IRO with email {body.email} already exists.", existing_id=str(taken))
     iro = Iro(id=uuid.uuid4(), name=body.name, email=body.email.lower(), fte=body.fte, active=True)
     ctx.session.add(iro)
+    await ctx.session.flush()
+    ctx.session.add(IroFte(iro_id=iro.id, valid_from=ctx.today, fte=body.fte, active=True))
     await ctx.session.flush()  # the change is written before its event is recorded
     ctx.record(
         events.IroRegistered(iro_id=iro.id, email=iro.email, fte=str(iro.fte)),
@@ -212,19 +257,72 @@ async def create_iro(ctx: ReviewsCtx, *, body: schemas.IroCreate) -> Iro:
     return iro
 
 
+STAFFING_FIELDS = ("fte", "active")
+"""The fields of an IRO with a history (`IroFte`): a change applies from `changes_from`."""
+
+
 async def update_iro(ctx: ReviewsCtx, *, iro_id: uuid.UUID, body: schemas.IroUpdate) -> Iro:
-    iro = await get_iro(ctx.session, iro_id)
+    """Change an IRO's `name`, `fte` or `active`. A new `fte` or `active` applies from `changes_from`
+    (default today) on: it writes the staffing history row of that day (replacing one already on it, the
+    other field taken from the row in force then), and later rows take the value sent too (their other
+    field stays), so the IRO has what was sent today; `Iro.fte` and `Iro.active` are the row in force
+    today. One `iro.updated` lists what was sent, with
+    `changes_from` when `fte` or `active` was.
+
+    Raises `NotFound` (404); `NullNotAllowed` for a null `name`, `fte` or `active`, `DateInFuture` for a
+    `changes_from` still to come, `InvalidField` for a `changes_from` sent without `fte` or `active`
+    (each 422)."""
+    iro = await ctx.session.scalar(
+        select(Iro).where(Iro.id == iro_id).with_for_update().execution_options(populate_existing=True)
+    )
+    if iro is None:
+        raise NotFound(f"No IRO {iro_id}.")
     changes = body.model_dump(exclude_unset=True)
+    changes_from = changes.pop("changes_from", None) or ctx.today
     for field, value in changes.items():
         if value is None:
             raise errors.NullNotAllowed(f"{field} cannot be null.", field=field)
-        setattr(iro, field, value)
+    staffing = {field: changes[field] for field in STAFFING_FIELDS if field in changes}
+    if "changes_from" in body.model_fields_set and not staffing:
+        raise InvalidField(("body", "changes_from"), "changes_from dates a change of fte or active: send one.")
+    not_in_future(ctx, day=changes_from, field="changes_from")
+    if "name" in changes:
+        iro.name = changes["name"]
+    if staffing:
+        await change_staffing(ctx, iro=iro, day=changes_from, **staffing)
     await ctx.session.flush()  # the change is written before its event is recorded
+    dated: dict[str, Any] = {"changes_from": changes_from} if staffing else {}
     ctx.record(
-        events.IroUpdated(iro_id=iro.id, **{k: str(v) if isinstance(v, Decimal) else v for k, v in changes.items()}),
+        events.IroUpdated(iro_id=iro.id, **{k: str(v) if isinstance(v, Decimal) else v for k, v in changes.items()},
+                          **dated),
         subject=Subject("iro", iro.id), iro_id=iro.id,
     )  # fmt: skip
     return iro
+
+
+async def change_staffing(
+    ctx: ReviewsCtx, *, iro: Iro, day: dt.date, fte: Decimal | None = None, active: bool | None = None
+) -> None:
+    """Write the IRO's staffing history from `day` on (`update_iro`), then set `Iro.fte` and `Iro.active`
+    to the row in force today."""
+    history = (await fte_history(ctx.session, [iro.id])).get(iro.id, [])
+    # The field not sent keeps its value then: the row in force, or for a day before the first row (the
+    # IRO worked before it was registered) the first row's.
+    then = rules.in_force([(r.valid_from, r) for r in history], day) or (history[0] if history else None)
+    row = next((r for r in history if r.valid_from == day), None)
+    if row is None:
+        row = IroFte(iro_id=iro.id, valid_from=day)
+        ctx.session.add(row)
+    row.fte = fte if fte is not None else then.fte if then else iro.fte
+    row.active = active if active is not None else then.active if then else iro.active
+    for later in (r for r in history if r.valid_from > day):  # the value sent holds from `day` on
+        if fte is not None:
+            later.fte = fte
+        if active is not None:
+            later.active = active
+    await ctx.session.flush()
+    history = (await fte_history(ctx.session, [iro.id]))[iro.id]
+    iro.fte, iro.active = staffing_on(iro, history, ctx.today)
 
 
 # --- Children ------------------------------------------------------------------------------------
@@ -503,7 +601,7 @@ async def start_care_period(ctx: ReviewsCtx, *, child_id: uuid.UUID, body: schem
     last_end = await ctx.session.scalar(select(func.max(CarePeriod.ended_on)).where(CarePeriod.child_id == child.id))
     if last_end is not None and body.started_on < last_end:
         raise errors.CarePeriodsOverlap(f"A new care period cannot start before the last one ended ({last_end}).")
-    period = CarePeriod(id=uuid.uuid4(), child_id=child.id, **body.model_dump())
+    period = CarePeriod(id=uuid.uuid4(), child_id=child.id, initial_legal_status=body.legal_status, **body.model_dump())
     ctx.session.add(period)
     await ctx.session.flush()
     before_data: dict[str, Any] = {"started_before_data": True} if period.started_before_data else {}

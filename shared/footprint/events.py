@@ -178,6 +178,11 @@ class IroUpdated(FootprintEvent):
     name: str | None = Field(None, description="The new name, when it changed.")
     fte: str | None = Field(None, description="The new full-time equivalent (decimal string), when it changed.")
     active: bool | None = Field(None, description="Whether the IRO is active, when it changed.")
+    changes_from: dt.date | None = Field(
+        None,
+        description="The day the new `fte` or `active` applies from (the IRO's staffing history), when "
+        "either changed; absent in events written before it was recorded (they applied from the day written).",
+    )
 
 
 @register

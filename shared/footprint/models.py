@@ -32,6 +32,17 @@ class Event(Base):
         Index("ix_events_child_id_seq", "child_id", "seq", postgresql_where=text("child_id IS NOT NULL")),
         Index("ix_events_iro_id_seq", "iro_id", "seq", postgresql_where=text("iro_id IS NOT NULL")),
         Index("ix_events_type_seq", "type", "seq"),
+        Index(
+            "ix_events_work_day",
+            "type",
+            text("(coalesce(payload ->> 'held_on', payload ->> 'recorded_on'))"),
+            postgresql_where=text("type IN ('midway_review.held', 'case_note.recorded')"),
+        ),
+        Index(
+            "ix_events_occurred_at_not_imported",
+            "occurred_at",
+            postgresql_where=text("(actor ->> 'source') IS DISTINCT FROM 'ssda903'"),
+        ),
         Index("ix_events_occurred_at_seq", "occurred_at", "seq"),
         Index("ix_events_recorded_at_seq", "recorded_at", "seq"),
         Index("ix_events_actor_sub_seq", text("(actor ->> 'sub')"), "seq"),

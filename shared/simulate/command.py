@@ -51,9 +51,10 @@ def signing_secret(environ: dict[str, str] | None = None) -> str:
 
 def platform_today(gateway: str, settings: CommonSettings) -> dt.date:
     """The platform's today, which its timeliness figures give away: `as_of` is the earlier of `to`
-    and today. Raises FeedError when the gateway cannot be reached or refuses."""
+    and today, so a period ending far ahead (and under the 10 years a period may span) answers today.
+    Raises FeedError when the gateway cannot be reached or refuses."""
     token = mint_development_token(settings, sub=MANAGER, roles=["manager"], ttl=300)
-    params = {"from": "2000-01-01", "to": "2199-12-31"}
+    params = {"from": "2190-01-01", "to": "2199-12-31"}
     try:
         response = httpx.get(f"{gateway}/v1/stats/timeliness", params=params, timeout=30.0,
                              headers={"Authorization": f"Bearer {token}"})  # fmt: skip

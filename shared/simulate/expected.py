@@ -19,6 +19,7 @@ import datetime as dt
 from collections import Counter
 from typing import Any, Final
 
+from shared.periods import MAX_YEARS, add_years
 from shared.simulate import timetable as tt
 from shared.simulate.world import Review, World
 
@@ -27,15 +28,17 @@ FORMAT: Final = 1  # the version of the expected-figures document
 
 
 def periods(world: World) -> list[tuple[str, dt.date, dt.date]]:
-    """Every collection year and calendar year that meets the world, then the whole world:
-    (name, from, to). Years still running end on their last day, as a report would ask."""
+    """Every collection year and calendar year that meets the world, then the whole world when it spans
+    under the 10 years a period may: (name, from, to). Years still running end on their last day, as a
+    report would ask."""
     out: list[tuple[str, dt.date, dt.date]] = []
     first, last = tt.collection_year(world.start), tt.collection_year(world.end)
     for year in range(first, last + 1):
         out.append((f"collection year {year - 1}-{str(year)[-2:]}", dt.date(year - 1, 4, 1), dt.date(year, 3, 31)))
     for year in range(world.start.year, world.end.year + 1):
         out.append((f"calendar year {year}", dt.date(year, 1, 1), dt.date(year, 12, 31)))
-    out.append(("the whole simulation", world.start, world.end))
+    if world.end < add_years(world.start, MAX_YEARS):  # a longer period is refused (shared.periods)
+        out.append(("the whole simulation", world.start, world.end))
     return out
 
 
@@ -128,6 +131,7 @@ def participation(world: World, start: dt.date, end: dt.date, *, api_activity: b
         "reviews": reviews,
         "uncoded": uncoded,
         "by_code": by_code,
+        "recorded": reviews - uncoded,
         "aged_4_plus": {"reviews": total, "participated": participated, "pct": tt.percentage(participated, total)},
         "by_age": [
             {"age": age, "reviews": n, "participated": p, "pct": tt.percentage(p, n)}
@@ -185,12 +189,21 @@ def figures(world: World, *, api_activity: bool = True) -> dict[str, Any]:
     }
 
 
+NOT_MODELLED = frozenset({"methods", "met_iro_before", "interpreter_used", "parents"})
+"""The participation statistics' detail (how children took part) that the expected figures do not work
+out: which detail a review ends with depends on the order the API activity's writes land in. Compared
+nowhere; every other field is, and a field the platform adds later is a difference until modelled."""
+
+
 def differences(expected: Any, actual: Any, path: str = "") -> list[str]:
-    """Where `actual` (the platform's answer) differs from `expected`, one line per leaf."""
+    """Where `actual` (the platform's answer) differs from `expected`, one line per leaf
+    (`NOT_MODELLED` fields apart)."""
     if isinstance(expected, dict) and isinstance(actual, dict):
         out: list[str] = []
         for key in sorted(set(expected) | set(actual), key=str):
             where = f"{path}.{key}" if path else str(key)
+            if key in NOT_MODELLED and key not in expected:
+                continue
             if key not in actual:
                 out.append(f"{where}: expected {expected[key]!r}, the platform has no such field")
             elif key not in expected:

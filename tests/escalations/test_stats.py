@@ -21,7 +21,8 @@ Stage reached: 0: A F; 1: B C J; 2: D; 3: E. Category (alerts, formal): permanen
 safety_planning (0, 2), other (1, 2). Team: North A B D = 3, East F J = 2, South C E = 2.
 Formal escalations resolved in the period (by resolution date): B C D G; at stage 1: B C G, so 3 of
 4 = 75.0%. Working days from raising to resolution: B 15, C 10, D 23, G 10; median (10 + 15) / 2 =
-12.5. Overdue now: E (due 1 Jul) and I (due 15 Mar), whatever the period; H is due tomorrow.
+12.5, taken over those 4. Overdue now: E (due 1 Jul) and I (due 15 Mar), whatever the period; H is
+due tomorrow.
 Cafcass referrals in the period: F. Children in two or more escalations raised: X (A C F), Y (B D).
 Commendations: 5 Apr and 30 Jun in the period, 1 Jul outside.
 """
@@ -110,6 +111,7 @@ async def test_the_period_figures_match_the_hand_count(history, client, auth_hea
         "as_of": TODAY.isoformat(),
         "cafcass_referrals": 1,
         "children_with_repeat_escalations": 2,
+        "resolved_with_working_days": 4,
     }
 
 

@@ -215,6 +215,15 @@ async def test_an_empty_period_has_zeros_and_no_rate(client, session, auth_heade
         "by_code": dict.fromkeys(rules.CODES, 0),
         "aged_4_plus": {"reviews": 0, "participated": 0, "pct": None},
         "by_age": [],
+        "recorded": 0,
+        "methods": dict.fromkeys(rules.METHODS, 0),
+        "met_iro_before": {"yes": 0, "no": 0, "not_recorded": 0},
+        "interpreter_used": {"yes": 0, "no": 0, "not_recorded": 0},
+        "parents": {
+            "reviews_with_parents_recorded": 0,
+            "reviews_with_a_parent_taking_part": 0,
+            "by_participation": dict.fromkeys(rules.PARENT_PARTICIPATION, 0),
+        },
     }
 
 

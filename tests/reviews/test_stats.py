@@ -307,11 +307,14 @@ async def small_api(session, database_url) -> AsyncIterator[Api]:
         yield Api(client, app, settings, session)
 
 
-def row(iro: dict[str, Any], caseload: int, per_fte: float, within: bool, band: str) -> dict[str, Any]:
+def row(
+    iro: dict[str, Any], caseload: int, per_fte: float, within: bool, band: str, active: bool = True
+) -> dict[str, Any]:
     return {
         "iro_id": iro["id"],
         "name": iro["name"],
         "fte": iro["fte"],
+        "active": active,
         "caseload": caseload,
         "caseload_per_fte": per_fte,
         "within_guidance": within,
@@ -321,7 +324,7 @@ def row(iro: dict[str, Any], caseload: int, per_fte: float, within: bool, band: 
 
 async def test_caseloads_per_fte_with_a_part_time_iro(small_api):
     api = small_api
-    api.today(D("2024-01-15"))
+    api.today(D("2024-01-02"))  # registered (active) from 2024-01-02, so the tables below list them
     run = uuid.uuid4().hex[:8]
     # Names sort as the table is ordered (by name).
     pat = await api.iro(f"pat-{run}@council.gov.uk", fte=0.5, name=f"{run} Pat")
@@ -329,6 +332,7 @@ async def test_caseloads_per_fte_with_a_part_time_iro(small_api):
     wes = await api.iro(f"wes-{run}@council.gov.uk", fte=1.0, name=f"{run} Wes")
     zed = await api.iro(f"zed-{run}@council.gov.uk", fte=1.0, name=f"{run} Zed")
     assert pat["fte"] == 0.5 and pat["caseload"] == 0 and pat["band"] == "below"
+    api.today(D("2024-01-15"))
 
     children = {}
     for n in range(1, 12):
@@ -405,10 +409,16 @@ async def test_caseloads_per_fte_with_a_part_time_iro(small_api):
     children_of_pat = (await api.ok("GET", f"/v1/children?iro_id={pat['id']}"))["items"]
     assert {c["id"] for c in children_of_pat} == {children[1]["id"], children[2]["id"]}
 
-    # An IRO made inactive leaves the table (her record still shows her caseload).
+    # An IRO made inactive stays in the table while children are still allocated to him (his record
+    # shows them too); with none, he leaves it.
     await api.ok("PATCH", f"/v1/iros/{wes['id']}", {"active": False})
-    assert await table() == [expected_today[0], expected_today[1], expected_today[3]]
+    wes_inactive = row(wes, 2, 2.0, True, "within", active=False)
+    assert await table() == [expected_today[0], expected_today[1], wes_inactive, expected_today[3]]
     assert (await api.ok("GET", f"/v1/iros/{wes['id']}", role="auditor"))["caseload"] == 2
+    for n in (7, 8):
+        await allocate(n, fay, "2024-02-05")
+    fay_with_wes_children = row(fay, 5, 5.0, False, "above")
+    assert await table() == [fay_with_wes_children, expected_today[1], expected_today[3]]
 
 
 async def test_the_caseload_guidance_defaults_to_50_to_70_per_fte(api):

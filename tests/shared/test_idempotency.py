@@ -90,6 +90,12 @@ class Idem:
                     text("DELETE FROM reviews.child WHERE la_reference = ANY(:refs)"), {"refs": self.references}
                 )
             if self.emails:
+                await connection.execute(
+                    text(
+                        "DELETE FROM reviews.iro_fte WHERE iro_id IN (SELECT id FROM reviews.iro WHERE email = ANY(:e))"
+                    ),
+                    {"e": self.emails},
+                )
                 await connection.execute(text("DELETE FROM reviews.iro WHERE email = ANY(:e)"), {"e": self.emails})
             await connection.execute(
                 text("DELETE FROM reviews.idempotency_key WHERE subject = ANY(:subs) OR key LIKE :run"),
