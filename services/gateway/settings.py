@@ -46,6 +46,10 @@ class Settings(CommonSettings):
         200 * 1024 * 1024, ge=1, validation_alias=AliasChoices("IRO_MAX_IMPORT_BYTES"),
         description="The largest SSDA903 upload (all three files, as sent); it is streamed, never held.",
     )  # fmt: skip
+    verify_max_events: int = Field(
+        1_000_000, ge=1, description="Events one GET /v1/footprint/verify checks at most; a longer chain answers "
+        "`complete: false` and `next_from_seq` to continue from, so no call runs for minutes.",
+    )  # fmt: skip
     report_suppress_below: int = Field(
         5, ge=1, le=100,
         description="On the published report page, counts from 1 to this less one are shown as 'fewer than N' "

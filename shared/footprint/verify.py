@@ -23,6 +23,12 @@ class Verification:
     head_hash: str | None
     first_bad_seq: int | None = None
     problem: str | None = None
+    next_from_seq: int | None = None  # set when the check stopped at `max_events` before the range's end
+
+    @property
+    def complete(self) -> bool:
+        """The whole range asked for was checked (or a break was found in it)."""
+        return self.next_from_seq is None
 
 
 def recompute(event: Row[Any] | Event, prev_hash: str) -> str:
@@ -45,12 +51,17 @@ def recompute(event: Row[Any] | Event, prev_hash: str) -> str:
 
 
 async def verify(
-    session: AsyncSession, *, from_seq: int | None = None, to_seq: int | None = None, batch: int = 2000
-) -> Verification:
+    session: AsyncSession, *, from_seq: int | None = None, to_seq: int | None = None, batch: int = 2000,
+    max_events: int | None = None,
+) -> Verification:  # fmt: skip
     """Check events `from_seq..to_seq` (default: all; `to_seq` past the head stops at the head): no
     `seq` missing, each `prev_hash` is the hash of the event before it, and each `hash` recomputes.
     A truncated tail leaves no break behind, so compare `head_seq`/`head_hash` with a head recorded
     earlier (docs/footprint.md).
+
+    At most `max_events` are checked in one call (None: no limit): a longer range stops there, `ok`
+    for what was checked, with `next_from_seq` the seq to continue from (`complete` is false), so no
+    call runs for minutes.
 
     Raises `InvalidField` (422) on `["query", "to_seq"]` when `to_seq < from_seq`, and on
     `["query", "from_seq"]` when `from_seq` is more than one past the head (`head + 1` is `ok`
@@ -78,8 +89,11 @@ async def verify(
         expected_prev = before
     expected_seq, checked = start, 0
     while expected_seq <= end:
+        if max_events is not None and checked >= max_events:
+            return Verification(True, checked, head_seq, head_hash, next_from_seq=expected_seq)
+        size = batch if max_events is None else min(batch, max_events - checked)
         query = (
-            select(Event.__table__).where(Event.seq >= expected_seq, Event.seq <= end).order_by(Event.seq).limit(batch)
+            select(Event.__table__).where(Event.seq >= expected_seq, Event.seq <= end).order_by(Event.seq).limit(size)
         )
         rows = list((await session.execute(query)).all())
         if not rows:

@@ -88,3 +88,24 @@ async def test_a_range_past_the_head_or_inverted_is_refused_naming_the_field(ses
     with pytest.raises(InvalidField) as inverted:
         await verifying.verify(session, from_seq=10, to_seq=2)
     assert refusal(inverted) == [(["query", "to_seq"], "`to_seq` is before `from_seq`.")]
+
+
+async def test_a_check_longer_than_max_events_stops_there_and_continues_from_next_from_seq(session, three):
+    """No call runs for minutes: a range over `max_events` answers what it checked and where to go on,
+    and the calls together check every event once, finding a break in a later call too."""
+    head = await verifying.head(session)
+    first = await verifying.verify(session, from_seq=three[0], max_events=2)
+    assert (first.ok, first.checked, first.complete, first.next_from_seq) == (True, 2, False, three[0] + 2)
+    seen, start = 0, three[0]
+    while True:
+        part = await verifying.verify(session, from_seq=start, max_events=2)
+        seen += part.checked
+        if part.complete:
+            break
+        start = part.next_from_seq
+    assert (part.ok, seen) == (True, head - three[0] + 1)
+    whole = await verifying.verify(session, from_seq=three[0], max_events=head)
+    assert (whole.complete, whole.next_from_seq, whole.checked) == (True, None, head - three[0] + 1)
+    await tamper(session, "UPDATE footprint.events SET payload = '{}'::jsonb WHERE seq = :s", s=three[2])
+    later = await verifying.verify(session, from_seq=three[0] + 2, max_events=2)
+    assert (later.ok, later.first_bad_seq, later.complete) == (False, three[2], True)

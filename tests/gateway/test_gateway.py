@@ -184,3 +184,20 @@ async def test_cors_allows_configured_front_end_origins(session, database_url, o
         other = await gw.client.options("/v1/children", headers={"Origin": "https://evil.example",
                                                                  "Access-Control-Request-Method": "GET"})  # fmt: skip
         assert "access-control-allow-origin" not in other.headers
+
+
+async def test_a_chain_longer_than_one_verify_call_is_checked_in_calls_that_continue(session, database_url):
+    async with platform(session, database_url, gateway_overrides={"verify_max_events": 3}) as gw:
+        before = (await gw.ok("GET", "/v1/footprint/verify", role="auditor"))["head_seq"] or 0
+        await set_up_child(gw)  # 4 events (and the IRO's): checked 3 at a time from the first of them
+        answers, params = [], {"from_seq": before + 1}
+        while True:
+            answer = await gw.ok("GET", "/v1/footprint/verify", role="auditor", params=params)
+            answers.append(answer)
+            if answer["complete"]:
+                break
+            assert (answer["ok"], answer["checked"]) == (True, 3)
+            params = {"from_seq": answer["next_from_seq"]}
+    head = answers[-1]["head_seq"]
+    assert len(answers) > 1 and all(a["ok"] for a in answers) and answers[-1]["next_from_seq"] is None
+    assert sum(a["checked"] for a in answers) == head - before >= 4

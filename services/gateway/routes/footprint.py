@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, SerializerFunctionWrapHandler, model_serializer
+from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import roles
@@ -80,6 +80,11 @@ class VerifyRead(BaseModel):
     head_hash: str | None
     first_bad_seq: int | None
     problem: str | None = None
+    complete: bool = Field(
+        description="False when the range was longer than one call checks (`GATEWAY_VERIFY_MAX_EVENTS`): "
+        "what was checked is `ok`, and the rest is checked from `next_from_seq`."
+    )
+    next_from_seq: int | None = Field(description="Where to continue (`from_seq`) when not `complete`.")
 
 
 class SummaryRead(BaseModel):
@@ -153,6 +158,7 @@ async def list_events(
 
 @router.get("/verify", response_model=VerifyRead)
 async def verify_chain(
+    request: Request,
     session: AuditSession,
     _: Principal = Depends(roles.caller),
     from_seq: PositiveSeq | None = Query(None, description="First seq to check; at most the head + 1."),
@@ -160,9 +166,12 @@ async def verify_chain(
 ) -> VerifyRead:
     """Recompute the hash chain; `first_bad_seq` names the first event changed, removed or reordered.
     422 on `to_seq` when it is before `from_seq`, on `from_seq` when it is more than one past the
-    head (`head + 1` checks nothing: an auditor polling from their last seen event gets `checked: 0`)."""
-    result = await verifying.verify(session, from_seq=from_seq, to_seq=to_seq)
-    return VerifyRead(**result.__dict__)
+    head (`head + 1` checks nothing: an auditor polling from their last seen event gets `checked: 0`).
+    One call checks at most `GATEWAY_VERIFY_MAX_EVENTS` (1,000,000): a longer chain answers
+    `complete: false` and `next_from_seq`; call again from there until `complete`."""
+    limit = request.app.state.settings.verify_max_events
+    result = await verifying.verify(session, from_seq=from_seq, to_seq=to_seq, max_events=limit)
+    return VerifyRead(**result.__dict__, complete=result.complete)
 
 
 @router.get(
