@@ -173,7 +173,9 @@ class Share(Figure):
 class ParticipationDetail(Figure):
     recorded: int = Field(description="Held reviews with a participation record: the denominator below.")
     methods: list[Share]
-    chaired_by_child: list[Share] = Field(description="Held reviews by who chaired: chair, co_chair, no.")
+    chaired_by_child: list[Share] = Field(
+        description="Held reviews by who chaired (chair, co_chair, no), of those whose chair was recorded."
+    )
     parents_taking_part: Rate = Field(description="Reviews where a parent attended or conveyed views.")
     interpreter_used: Rate
     met_iro_before: Rate
@@ -206,6 +208,7 @@ class Escalations(Figure):
     resolved_at_stage_1: Rate = Field(description="Resolved at stage 1, of formal escalations resolved.")
     working_days_to_resolution: Median
     overdue_now: int = Field(description="Open and overdue as of today, whatever the period.")
+    overdue_as_of: dt.date = Field(description="The day `overdue_now` is judged on: today.")
     cafcass_referrals: int
     children_with_repeat_escalations: int
     commendations: int
@@ -222,7 +225,9 @@ class Footprint(Figure):
     months: list[str] = Field(description="YYYY-MM, the period's months.")
     midway_reviews: int
     case_notes: int
-    events_recorded: int = Field(description="Footprint events recorded in the period (`recorded_at`).")
+    events_recorded: int = Field(
+        description="Footprint events that occurred in the period (`occurred_at`; a backfill's by their own dates)."
+    )
     per_iro: list[IroActivity]
 
 

@@ -568,8 +568,9 @@ def _participation_detail(page: _Page) -> Section:
                          lambda k: METHOD_LABELS.get(k, _words(k)))  # fmt: skip
     blocks = (
         Block(table=table),
-        page.keyed_block("Ways of taking part", "Reviews by how the child took part, of those recorded",
-                         "How", how),
+        page.keyed_block("Ways of taking part",
+                         "Reviews by how the child took part, of reviews with a participation record (one may list "
+                         "several)", "How", how),
         page.keyed_block("Who chaired the review", "Reviews by who chaired, of those recorded", "Chair", chaired),
     )  # fmt: skip
     notes = ("A child may take part in more than one way, so the ways can add up to more than 100%.",)
@@ -593,7 +594,7 @@ def _escalations(page: _Page) -> Section:
     current, previous = theme.current, theme.previous
     if current is not None:
         notes.append(
-            f"Escalations open and overdue on {_date(page.report.generated_at.date())}, whatever the period: "
+            f"Escalations open and overdue on {_date(current.overdue_as_of)}, whatever the period: "
             f"{page.count(current.overdue_now)}."
         )
     blocks = [Block(table=table)]
@@ -685,7 +686,7 @@ def _footprint(page: _Page) -> Section:
     table = page.compare(theme, "Midway reviews, case notes and the footprint", [
         ("Midway reviews", lambda f: page.count(f.midway_reviews)),
         ("Case notes", lambda f: page.count(f.case_notes)),
-        ("Events recorded on the footprint", lambda f: page.count(f.events_recorded)),
+        ("Events on the footprint that occurred in the period", lambda f: page.count(f.events_recorded)),
     ])  # fmt: skip
     blocks = [Block(table=table)]
     current = theme.current

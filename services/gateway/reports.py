@@ -25,6 +25,7 @@ from services.gateway.proxy import ServiceUnavailable
 from shared import periods, reference, requestid
 from shared.auth import Principal
 from shared.clock import LONDON
+from shared.errors import InvalidField
 
 T = TypeVar("T")
 
@@ -123,8 +124,8 @@ async def footprint_activity(
 ) -> rd.Footprint:
     """Midway reviews (`midway_review.held`) and case notes (`case_note.recorded`) per IRO (the event's
     `iro_id`) per calendar month of `[start, as_of]`, by the day the work is about (the payload's
-    `held_on`, `recorded_on`), so a note entered late counts in its own month; and the events recorded
-    in the period (`recorded_at`, Europe/London days)."""
+    `held_on`, `recorded_on`), so a note entered late counts in its own month; and the footprint's
+    events that occurred in the period (`occurred_at`, Europe/London days: a backfill's by their own dates)."""
     months = [month for month, first, _ in periods.months(window.start, window.as_of) if first <= window.as_of]
     rows = (
         await session.execute(
@@ -139,7 +140,7 @@ async def footprint_activity(
         )
     ).all()
     recorded = await session.scalar(
-        text("SELECT count(*) FROM footprint.events WHERE recorded_at >= :start AND recorded_at < :stop"),
+        text("SELECT count(*) FROM footprint.events WHERE occurred_at >= :start AND occurred_at < :stop"),
         {"start": _midnight(window.start), "stop": _midnight(window.as_of + dt.timedelta(days=1))},
     )
     for iro_id in {row.iro_id for row in rows if row.iro_id and row.iro_id not in names}:  # left before as_of
@@ -280,6 +281,7 @@ def participation_detail_figures(stats: dict[str, Any], record_keeping: dict[str
     recorded = int(stats["recorded"])
     parents = stats["parents"]
     chaired = record_keeping["chaired_by_child"]
+    chair_recorded = sum(v["numerator"] for k, v in chaired.items() if k != "not_recorded")
 
     def yes_of(counts: dict[str, int]) -> rd.Rate:
         return rate(counts.get("yes", 0), counts.get("yes", 0) + counts.get("no", 0))
@@ -287,8 +289,11 @@ def participation_detail_figures(stats: dict[str, Any], record_keeping: dict[str
     return rd.ParticipationDetail(
         recorded=recorded,
         methods=[rd.Share(key=m, share=rate(n, recorded)) for m, n in sorted(stats["methods"].items())],
+        # Of the reviews whose chair was recorded: an unrecorded one is not a "no".
         chaired_by_child=[
-            rd.Share(key=key, share=rate(value["numerator"], value["denominator"])) for key, value in chaired.items()
+            rd.Share(key=key, share=rate(chaired[key]["numerator"], chair_recorded))
+            for key in chaired
+            if key != "not_recorded"
         ],
         parents_taking_part=rate(
             parents["reviews_with_a_parent_taking_part"], parents["reviews_with_parents_recorded"]
@@ -311,6 +316,7 @@ def escalation_figures(stats: dict[str, Any]) -> rd.Escalations:
             median=stats["median_working_days_to_resolution"], count=stats["resolved_with_working_days"]
         ),
         overdue_now=stats["overdue_now"],
+        overdue_as_of=stats["as_of"],
         cafcass_referrals=stats["cafcass_referrals"],
         children_with_repeat_escalations=stats["children_with_repeat_escalations"],
         commendations=stats["commendations"],
@@ -374,10 +380,13 @@ async def annual_report(
     """The dataset for `[start, end]` and the same period a year earlier, as of min(end, today).
 
     Raises `InvalidField` (422 naming `to`) for a period that ends before it starts or spans 10
-    years or more (`shared.periods`); `ServiceUnavailable` (502/504 naming the service) when a
-    service does not answer: a report is whole or not at all. `live_from` (the setting
+    years or more (`shared.periods`), and (naming `from`) for one that has not begun;
+    `ServiceUnavailable` (502/504 naming the service) when a service does not answer: a report is
+    whole or not at all. `live_from` (the setting
     `GATEWAY_REPORT_PLATFORM_FROM`) overrides the day the platform's own records begin."""
     periods.check_period(start, end)
+    if start > today:
+        raise InvalidField(("query", "from"), f"The period has not begun: from ({start}) is after today ({today}).")
     current = Window(start, end, min(end, today))
     earlier_start, earlier_end = periods.year_earlier(start, end)
     previous = Window(earlier_start, earlier_end, min(earlier_end, today))

@@ -201,13 +201,16 @@ async def children(ctx: ReviewsCtx, *, start: dt.date, end: dt.date) -> schemas.
     session = ctx.session
     as_of = as_of_date(end, ctx.today)
     at_start, at_end = service.looked_after_on(start), service.looked_after_on(as_of)
+    # "At the start" is as the 903 counts "at 31 March": looked after at the end of the day before `from`,
+    # so at the start + started - ceased = at the end (a period starting on `from` counts once: started).
+    before_start = service.looked_after_on(start - dt.timedelta(days=1))
     during = and_(CarePeriod.started_on <= as_of, service.looked_after_on(func.greatest(CarePeriod.started_on, start)))
     birthday = eighteenth_birthday(Child.date_of_birth)
     ended = func.least(func.coalesce(CarePeriod.ended_on, birthday), birthday)  # s105: 18 ends it
     periods = (
         select(
             CarePeriod.child_id,
-            at_start.label("at_start"),
+            before_start.label("at_start"),
             at_end.label("at_end"),
             during.label("during"),
             and_(CarePeriod.started_on.between(start, as_of), not_(CarePeriod.started_before_data)).label("started"),

@@ -162,7 +162,8 @@ def escalations(*, previous: bool) -> rd.Escalations:
         by_team=[rd.TeamCount(team="Children in Care North", count=31),
                  rd.TeamCount(team="Children in Care South", count=22), rd.TeamCount(team="Leaving Care", count=2)],
         resolved_at_stage_1=rate(17, 22), working_days_to_resolution=rd.Median(median=8.5, count=22),
-        overdue_now=3, cafcass_referrals=2 if not previous else 0, children_with_repeat_escalations=6, commendations=58,
+        overdue_now=3, overdue_as_of=dt.date(2025, 5, 2), cafcass_referrals=2 if not previous else 0,
+        children_with_repeat_escalations=6, commendations=58,
     )  # fmt: skip
 
 

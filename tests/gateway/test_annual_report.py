@@ -233,7 +233,11 @@ async def test_participation_by_code_age_and_how(story):
     assert detail["parents_taking_part"] == rate(1, 2, 50.0)
     assert detail["interpreter_used"] == rate(1, 2, 50.0)
     assert detail["met_iro_before"] == rate(1, 1, 100.0)
-    assert {c["key"]: c["share"]["numerator"] for c in detail["chaired_by_child"]}["co_chair"] == 1
+    # Of the reviews whose chair was recorded (A4 co-chaired, C3 not): the three unrecorded are no "no".
+    assert {c["key"]: c["share"] for c in detail["chaired_by_child"]} == {
+        "chair": rate(0, 2, 0.0), "co_chair": rate(1, 2, 50.0), "no": rate(1, 2, 50.0),
+    }  # fmt: skip
+    assert report["escalations"]["current"]["overdue_as_of"] == "2023-04-20"
     assert report["participation_detail"]["previous"] is None
 
 
@@ -266,6 +270,20 @@ async def test_escalations_footprint_feedback_and_advocacy(story):
     advocacy = report["advocacy"]["current"]
     assert advocacy["referrals"] == 1
     assert [q["referrals"] for q in advocacy["by_quarter"]] == [0, 0, 1, 0]
+
+
+async def test_a_period_not_yet_begun_and_a_collection_year_not_yet_begun_are_refused(story):
+    gw, _ = story  # today is 2023-04-20
+    for path in ("/v1/reports/annual", "/v1/reports/annual.html"):
+        response = await gw.call("GET", path, params={"from": "2023-04-21", "to": "2024-03-31"})
+        assert response.status_code == 422 and response.json()["errors"][0]["loc"] == ["query", "from"], path
+    assert (
+        await gw.call("GET", "/v1/reports/annual", params={"from": "2023-04-20", "to": "2024-03-31"})
+    ).status_code == 200
+    for path in ("/v1/exports/ssda903/reviews.csv", "/v1/exports/ssda903/problems"):
+        response = await gw.call("GET", path, params={"collection_year": 2025})  # begins 2024-04-01
+        assert response.status_code == 422 and response.json()["errors"][0]["loc"] == ["query", "collection_year"]
+        assert (await gw.call("GET", path, params={"collection_year": 2024})).status_code == 200  # 2023-04-01 on
 
 
 async def test_a_service_down_is_a_problem_naming_it_never_a_partial_report(session, database_url):

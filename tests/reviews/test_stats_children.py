@@ -85,7 +85,8 @@ async def test_children_over_a_past_year_match_the_figures_worked_out_by_hand(ap
     await insert_fixture(session)
     api.today(D("2024-01-15"))
     got = await api.ok("GET", f"/v1/stats/children?{YEAR}", role="auditor")
-    # On `from` (2022-04-01): A B D E L M N Q = 8 (C's period ended that day; E's started that day).
+    # At the start, the day before `from` (2022-03-31): A B C D L M N Q = 8 (C's last day in care; E's
+    #   period starts on `from`, so E counts in `started`, not here: start + started - ceased = end).
     # On `to` (2023-03-31): A B E F G H L M N = 9 (D is 18; Q's period ended that day; H's began).
     # Any day of the year: A B D E F G H L M N Q = 11 (C's last day in care was 2022-03-31; J after).
     # Started in the year: E, F (twice), H = 4 periods (G began before the data: not counted; J after).
@@ -129,7 +130,8 @@ async def test_children_on_a_single_day(api, session):
     await insert_fixture(session)
     api.today(D("2024-01-15"))
     got = await api.ok("GET", "/v1/stats/children?from=2023-03-31&to=2023-03-31", role="auditor")
-    # On 2023-03-31: A B E F G H L M N = 9, at the start, the end and throughout. Started: H. Ceased: Q.
+    # At the start (2023-03-30): A B E F G L M N Q = 9. On 2023-03-31: A B E F G H L M N = 9, the end and
+    #   throughout. Started: H. Ceased: Q (9 + 1 - 1 = 9).
     # One IRO that day: A, B (its second, since October), E, L, M, N (its second, from that day) = 6.
     assert (got["looked_after_at_start"], got["looked_after_at_end"], got["looked_after_during"]) == (9, 9, 9)
     assert (got["started"], got["ceased"]) == (1, 1)

@@ -26,6 +26,7 @@ from services.gateway.settings import Settings
 from shared import periods, roles
 from shared.auth import Principal
 from shared.clock import today
+from shared.errors import InvalidField
 from shared.periods import CollectionYear, From, To
 from shared.types import Date
 
@@ -93,6 +94,10 @@ async def annual_report_page(
 
 
 async def export_for(request: Request, principal: Principal, year: int) -> ssda903_export.Export:
+    """The export of collection year `year`; 422 naming `collection_year` for one that has not begun."""
+    first_day = periods.collection_year(year)[0]
+    if first_day > today(request):
+        raise InvalidField(("query", "collection_year"), f"Collection year {year} begins on {first_day}, after today.")
     services = reports.Services(request, principal)
     held, coded = await asyncio.gather(
         services.get("reviews", "/v1/ssda903/reviews", collection_year=year),
