@@ -129,6 +129,10 @@ class Authenticator:
             raise Unauthorised("The token's `sub` claim must be a non-empty string.", claim="sub") from None
         except jwt.PyJWKClientError:
             raise Unauthorised("The token's signing key is not one the identity provider publishes.") from None
+        except jwt.InvalidSignatureError:
+            raise Unauthorised("The token's signature does not verify.") from None
+        except jwt.DecodeError:  # its text can be a codec's error about the token's bytes: not the client's to read
+            raise Unauthorised("The token is not a well-formed JWT.") from None
         except jwt.InvalidTokenError as exc:
             raise Unauthorised(f"The token is not valid: {exc}.") from None
         identity = claims.get(self.settings.iro_claim)
