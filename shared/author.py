@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth import Principal
 from shared.errors import DomainError
+from shared.footprint import sequencer
 from shared.footprint.models import Event
 
 MAY_NAME_ANOTHER: Final = frozenset({"manager", "admin", "integration"})
@@ -83,11 +84,16 @@ async def author_iro(
 
 async def registered_iro(session: AsyncSession, identity: str) -> uuid.UUID | None:
     """The IRO registered with this email (`iro.registered` on the footprint; an IRO's email never
-    changes): how a service with no IRO table of its own finds the IRO behind a token."""
+    changes): how a service with no IRO table of its own finds the IRO behind a token. An IRO
+    registered a moment ago is found too: when none is, what is pending is chained and it looks again."""
     email = Event.payload["email"].astext
-    return await session.scalar(
+    query = (
         select(Event.iro_id)
         .where(Event.type == "iro.registered", func.lower(email) == identity.lower())
         .order_by(Event.seq)
         .limit(1)
     )
+    found = await session.scalar(query)
+    if found is None and await sequencer.sequence_pending(session):
+        found = await session.scalar(query)
+    return found

@@ -1,8 +1,9 @@
-"""The `iro` command: `serve`, `token`, `migrate`, `simulate`, `import`, `report`."""
+"""The `iro` command: `serve`, `token`, `migrate`, `sequencer`, `simulate`, `import`, `report`."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import fcntl
 import os
 import signal
@@ -20,8 +21,9 @@ import httpx
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from shared import auth, importer, migrate, report
+from shared import auth, importer, logs, migrate, report
 from shared.embedded import EmbeddedPostgres
+from shared.footprint import sequencer
 from shared.settings import CommonSettings
 
 EMBEDDED_DATABASE = "iro"
@@ -50,6 +52,16 @@ class ServeSettings(CommonSettings):
     max_restarts: int = Field(
         5, ge=0, description="Restarts of one process within 10 minutes before `iro serve` stops everything."
     )
+    sequencer_interval: float = Field(
+        0.02,
+        gt=0,
+        le=5,
+        description="Seconds between the footprint sequencer's rounds (`iro sequencer`): the longest an event "
+        "committed while another transaction was sequencing waits for its `seq` when nothing else chains it.",
+    )
+    sequencer_vacuum_every: float = Field(
+        10.0, gt=0, description="Seconds between the sequencer's VACUUMs of `footprint.pending` (when it saw work)."
+    )
 
 
 MAX_TOKEN_TTL = 30 * 24 * 3600  # seconds: a development token lives at most 30 days
@@ -60,7 +72,7 @@ MAX_BACKOFF = 30.0  # seconds: the back-off doubles from 1 s up to this
 @dataclass
 class Child:
     name: str
-    port: int
+    port: int | None  # None: a process without an HTTP port (the footprint sequencer)
     process: subprocess.Popen[bytes]
     command: list[str] = field(default_factory=list)
     restarts: list[float] = field(default_factory=list)  # monotonic times of its restarts
@@ -258,6 +270,8 @@ def serve(settings: ServeSettings) -> int:
         migrate.upgrade(url)
 
         env = dict(os.environ, DATABASE_URL=url)
+        sequencing = [sys.executable, "-m", "shared.cli", "sequencer"]
+        children.append(Child("sequencer", None, _spawn(sequencing, env), command=sequencing))
         for name in ("reviews", "escalations", "participation"):
             env[f"GATEWAY_{name.upper()}_URL"] = f"http://{settings.host}:{ports[name]}"
         for name in SERVICES:
@@ -267,7 +281,7 @@ def serve(settings: ServeSettings) -> int:
             ]  # fmt: skip
             children.append(Child(name, ports[name], _spawn(command, env), command=command))
         wait_until_ready(
-            {child.name: f"http://{settings.host}:{child.port}" for child in children},
+            {child.name: f"http://{settings.host}:{child.port}" for child in children if child.port is not None},
             timeout=settings.startup_timeout,
             exited=lambda: _exited(children),
         )
@@ -275,7 +289,8 @@ def serve(settings: ServeSettings) -> int:
         gateway = f"http://{settings.host}:{settings.gateway_port}"
         say(f"\nThe IRO Footprint Platform is running: {gateway}  (API docs: {gateway}/docs)")
         for child in children[:-1]:
-            say(f"  {child.name:<14} http://{settings.host}:{child.port}")
+            where = f"http://{settings.host}:{child.port}" if child.port is not None else f"pid {child.process.pid}"
+            say(f"  {child.name:<14} {where}")
         say("A development token:  TOKEN=$(python3 dev.py iro token --role manager --sub manager@council.gov.uk)")
         say(f'Then:  curl -H "Authorization: Bearer $TOKEN" {gateway}/v1/iros    (a walkthrough: docs/gateway.md)')
         say("Ctrl-C stops everything.\n")
@@ -298,6 +313,28 @@ def serve(settings: ServeSettings) -> int:
         lock.release()
         say("Stopped.")
     return code
+
+
+def run_sequencer(settings: ServeSettings) -> int:
+    """`iro sequencer`: chain the footprint's pending events every `IRO_SEQUENCER_INTERVAL` seconds
+    until SIGTERM or Ctrl-C (shared.footprint.sequencer.run), as `DATABASE_URL`'s own user."""
+    if not settings.database_url:
+        say("iro sequencer: DATABASE_URL is not set", sys.stderr)
+        return 2
+    database_url = settings.database_url
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await sequencer.run(
+            database_url, interval=settings.sequencer_interval, vacuum_every=settings.sequencer_vacuum_every, stop=stop
+        )
+
+    logs.configure(service="sequencer")
+    asyncio.run(main())
+    return 0
 
 
 def token(settings: CommonSettings, *, roles: list[str], sub: str, ttl: int) -> int:
@@ -365,6 +402,9 @@ def main(argv: list[str] | None = None) -> int:
         "--ttl", type=int, default=3600, help=f"seconds until it expires, 1 to {MAX_TOKEN_TTL} (default 3600)"
     )
     commands.add_parser("migrate", help="apply the migrations to DATABASE_URL")
+    commands.add_parser(
+        "sequencer", help="chain the footprint's pending events into the log (iro serve starts one; docs/footprint.md)"
+    )
     simulate = commands.add_parser(
         "simulate", help="generate children and IROs over years from a seed, feed them to a running platform"
     )
@@ -391,6 +431,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "serve":
         return serve(ServeSettings())
+    if args.command == "sequencer":
+        return run_sequencer(ServeSettings())
     if args.command == "token":
         return token(CommonSettings(), roles=args.role, sub=args.sub, ttl=args.ttl)
     settings = CommonSettings()

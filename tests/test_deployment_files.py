@@ -17,7 +17,7 @@ OUR_SERVICES = {name: spec for name, spec in COMPOSE["services"].items() if "bui
 
 
 def settings_class_for(command: list[str]):
-    if command[:2] == ["iro", "migrate"]:
+    if command[:2] in (["iro", "migrate"], ["iro", "sequencer"]):
         return ServeSettings
     assert command[0] == "uvicorn"
     module_name, factory = command[1].split(":")
@@ -27,9 +27,9 @@ def settings_class_for(command: list[str]):
     return importlib.import_module(f"{package}.settings").Settings
 
 
-def test_compose_runs_postgres_a_migration_job_three_services_and_the_gateway():
+def test_compose_runs_postgres_a_migration_job_the_sequencer_three_services_and_the_gateway():
     assert "db" in COMPOSE["services"]
-    assert set(OUR_SERVICES) == {"migrate", "reviews", "escalations", "participation", "gateway"}
+    assert set(OUR_SERVICES) == {"migrate", "sequencer", "reviews", "escalations", "participation", "gateway"}
 
 
 @pytest.mark.parametrize("name", sorted(OUR_SERVICES))

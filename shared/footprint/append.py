@@ -1,13 +1,14 @@
 """Appending to the footprint, inside the caller's transaction.
 
-Order: every append takes one transaction-level advisory lock, then reads the head (the last `seq`
-and `hash`) with a snapshot taken after the lock, so it sees every event committed before it got
-the lock, and inserts `seq = head + 1`: all of it in one call of `footprint.append_event`
-(migration 0007), so the lock covers the server's work and the commit, not client round trips.
-The lock is held until the caller's transaction ends, and PostgreSQL makes a commit visible before
-it releases the transaction's locks, so `seq` grows in commit order with no gaps: a reader that has
-seen `seq = n` has seen every event before it. Call `append` last in the transaction, so the lock
-is held only for the commit. docs/footprint.md has the reasoning and the measured cost.
+One call of `footprint.append_event` (migrations 0007, 0018): the event goes into `footprint.pending`
+in the caller's transaction, so it commits with the change it records or not at all; no lock is
+waited for. Then, if the footprint's lock is free, the call sequences at once (its own event and
+every committed pending one: gap-free `seq`, one `recorded_at`, the hash chain) and keeps the lock
+to the caller's commit, so a reader that has seen `seq = n` has seen every event before it. When
+another transaction holds the lock, the event stays pending and the returned `Event.seq` is None:
+the next append, the sequencer process (`iro sequencer`) or a reader (shared.footprint.sequencer)
+chains it within milliseconds. Call `append` last in the transaction, so the lock, when taken, is
+held only for the commit. docs/footprint.md ("Order") has the reasoning and the measured cost.
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ async def append(
     `event` is the typed fact (shared.footprint.events): its `type` and its `to_payload()` are stored.
     `occurred_at` is when it happened in the world (default: now); `recorded_at` is the database's
     clock when the event took its place in the log. `request_id` defaults to the current request's.
+    The returned event's `seq`, `recorded_at`, `prev_hash` and `hash` are None when it is pending
+    (another transaction was sequencing). Raises `FootprintError` when the transaction is not READ
+    COMMITTED; `sqlalchemy.exc.IntegrityError` when an event with this `id` is already in the log.
     """
     await session.flush()  # the change this event records goes first
     fields: dict[str, Any] = {

@@ -1,11 +1,11 @@
-"""Appending many events at once: one call of `footprint.append_events` (migration 0009), one hold
-of the append lock, one round trip, inside the caller's transaction.
+"""Appending many events at once: one call of `footprint.append_events` (migrations 0009, 0018), one
+round trip, inside the caller's transaction.
 
 A request records its events as it goes (`shared.context.RequestContext.record`) and its unit of
 work appends them here just before the single commit (`shared.db.UnitOfWork`); ingest and the 903
 backfill append their batches the same way. Order, gap-free `seq` and the hash chain are exactly
-those of the single append (shared.footprint.append, docs/footprint.md): the function chains each
-event to the one before it, and the lock is held until the caller's commit.
+those of the single append (shared.footprint.append, docs/footprint.md): the events enter
+`footprint.pending` in the order given and are chained in that order.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ _APPEND_MANY = text(
     " CAST(CAST(:actor AS text[]) AS jsonb[]), CAST(:child_id AS uuid[]), CAST(:iro_id AS uuid[]),"
     " CAST(:subject_type AS text[]), CAST(:subject_id AS text[]), CAST(CAST(:payload AS text[]) AS jsonb[]),"
     " CAST(:request_id AS text[]), CAST(:before_recorded_at AS text[]), CAST(:before_seq AS text[]),"
-    " CAST(:after_seq AS text[])) ORDER BY seq"
+    " CAST(:after_seq AS text[]))"
 )
 
 
@@ -76,9 +76,11 @@ class PendingEvent:
 
 async def append_many(session: AsyncSession, events: Sequence[PendingEvent]) -> list[Event]:
     """Append `events`, in order, to the caller's transaction. Never commits. Returns the stored
-    events (with `seq`, `recorded_at`, `prev_hash`, `hash`); none for an empty batch (no lock taken).
+    events in the order given (with `seq`, `recorded_at`, `prev_hash`, `hash`, each None for an event
+    left pending because another transaction was sequencing); none for an empty batch.
 
-    Raises `FootprintError` when the transaction is not READ COMMITTED."""
+    Raises `FootprintError` when the transaction is not READ COMMITTED; `sqlalchemy.exc.IntegrityError`
+    when an event's `id` is already in the log."""
     if not events:
         return []
     await session.flush()  # the changes these events record go first

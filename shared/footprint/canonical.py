@@ -35,8 +35,12 @@ def _default(value: Any) -> Any:
     raise TypeError(f"not JSON: {type(value).__name__}")
 
 
+# One encoder, built once: verify encodes every event of the log (json.dumps builds one a call).
+_ENCODE = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default).encode
+
+
 def dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default)
+    return _ENCODE(value)
 
 
 def normalise_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -47,13 +51,19 @@ def normalise_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def timestamp(value: dt.datetime) -> str:
+    """`YYYY-MM-DDTHH:MM:SS.ffffffZ` in UTC. Raises ValueError for a naive datetime."""
     if value.tzinfo is None:
         raise ValueError("footprint timestamps must be timezone-aware")
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    value = value.astimezone(dt.UTC)
+    if value.year >= 1000:  # isoformat is the same text, at half strftime's cost (verify's hot path)
+        return value.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _uuid(value: uuid.UUID | str | None) -> str | None:
-    return None if value is None else str(uuid.UUID(str(value)))
+    if value is None:
+        return None
+    return str(value) if isinstance(value, uuid.UUID) else str(uuid.UUID(str(value)))
 
 
 def canonical(

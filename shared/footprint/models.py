@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, Index, Text, text
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, Identity, Index, Text, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -19,8 +19,13 @@ ACCESS_TYPES = frozenset({"child.record_viewed"})
 
 
 class Event(Base):
-    """A row of `footprint.events` (migration 0002). Written only by `footprint.append_event(s)`
-    (shared/footprint/ddl.py); the triggers there keep it append-only."""
+    """A row of `footprint.events` (migration 0002). Written only by `footprint.sequence`, which the
+    appends `footprint.append_event(s)` call (shared/footprint/ddl.py); the triggers there keep it
+    append-only.
+
+    `seq` is None on an event just appended that is still pending (`footprint.pending`: another
+    transaction held the footprint's lock); it gets its place within milliseconds, and a reader of
+    the platform sequences what is pending before it reads (shared.footprint.sequencer)."""
 
     __tablename__ = "events"
     __table_args__ = (
@@ -31,6 +36,11 @@ class Event(Base):
         # The auditors' queries, each ordered by seq (docs/footprint.md).
         Index("ix_events_child_id_seq", "child_id", "seq", postgresql_where=text("child_id IS NOT NULL")),
         Index("ix_events_iro_id_seq", "iro_id", "seq", postgresql_where=text("iro_id IS NOT NULL")),
+        # A child's or an IRO's window of days (migration 0019).
+        Index(
+            "ix_events_child_id_occurred_at", "child_id", "occurred_at", postgresql_where=text("child_id IS NOT NULL")
+        ),
+        Index("ix_events_iro_id_occurred_at", "iro_id", "occurred_at", postgresql_where=text("iro_id IS NOT NULL")),
         Index("ix_events_type_seq", "type", "seq"),
         Index(
             "ix_events_work_day",
@@ -65,6 +75,37 @@ class Event(Base):
     request_id: Mapped[str | None] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(Text)
     hash: Mapped[str] = mapped_column(Text)
+
+
+class Pending(Base):
+    """A row of `footprint.pending` (migration 0018): an event committed with its change and waiting
+    for the sequencer to give it its `seq`, `recorded_at` and hashes. A queue: each row lives for
+    milliseconds. No service role reads or writes it but through the footprint's functions."""
+
+    __tablename__ = "pending"
+    __table_args__ = (
+        CheckConstraint(r"type ~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$'", name="type_shape"),
+        CheckConstraint("jsonb_typeof(actor) = 'object' AND actor ? 'sub' AND actor ? 'role'", name="actor_shape"),
+        {"schema": "footprint"},
+    )
+
+    pending_id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), unique=True)
+    type: Mapped[str] = mapped_column(Text)
+    occurred_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    service: Mapped[str] = mapped_column(Text)
+    actor: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    child_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    iro_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    subject_type: Mapped[str] = mapped_column(Text)
+    subject_id: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    request_id: Mapped[str | None] = mapped_column(Text)
+    # The canonical encoding's three parts around `recorded_at` and `seq` (shared.footprint.canonical).
+    canonical_before_recorded_at: Mapped[str] = mapped_column(Text)
+    canonical_before_seq: Mapped[str] = mapped_column(Text)
+    canonical_after_seq: Mapped[str] = mapped_column(Text)
+    enqueued_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=text("clock_timestamp()"))
 
 
 @dataclass(frozen=True)

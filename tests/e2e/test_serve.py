@@ -27,7 +27,8 @@ def test_iro_serve_starts_everything_and_stops_leaving_nothing_running(folder):
         pgdata = platform.data_dir / "pg"
         database_pid = postmaster_pid(pgdata)
         processes = psutil.Process(platform.process.pid).children(recursive=True)
-        assert len(processes) == 4  # the three services and the gateway
+        assert len(processes) == 5  # the footprint sequencer, the three services and the gateway
+        assert sum("sequencer" in process.cmdline() for process in processes) == 1
         assert psutil.pid_exists(database_pid)
 
         # A second `iro serve` on the same data says so and touches nothing.

@@ -1,11 +1,13 @@
-"""Gap-free order in commit order, whatever the concurrency: a tailing reader misses nothing."""
+"""Gap-free order, whatever the concurrency: a tailing reader that sequences before it reads, as every
+reader of the platform does (shared.footprint.sequencer), misses nothing and sees no event twice."""
 
 import asyncio
 import random
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared.footprint import sequencer
 from shared.footprint.models import Event
 from tests.footprint.helpers import append_one, marker
 
@@ -33,6 +35,7 @@ async def test_eight_concurrent_writers_and_a_tailing_reader_see_every_event_onc
         async with AsyncSession(engine) as session:
             while True:
                 finished = done.is_set()
+                await sequencer.sequence_pending(sessions=async_sessionmaker(engine))
                 rows = (
                     await session.execute(select(Event.seq, Event.type).where(Event.seq > after).order_by(Event.seq))
                 ).all()

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from services.gateway.clients import ServiceClient, ServiceDown
-from services.gateway.routes.footprint import EventRead
+from services.gateway.routes.footprint import EventRead, footprint_reader
 from shared import footprint, requestid, roles
 from shared.auth import Principal
 from shared.clock import today
@@ -253,7 +253,7 @@ async def overview(
 
 async def recent_footprint(request: Request, child_id: uuid.UUID) -> list[dict[str, Any]]:
     limit = request.app.state.settings.recent_footprint
-    async with request.app.state.audit_sessions() as audit:
+    async with footprint_reader(request.app) as audit:
         rows = (
             await audit.execute(
                 select(read.EVENTS).where(Event.child_id == child_id).order_by(Event.seq.desc()).limit(limit)
