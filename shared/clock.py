@@ -20,7 +20,8 @@ class Clock:
         return self.fixed or dt.datetime.now(LONDON).date()
 
 
-def today(request: Request) -> dt.date:
-    """A dependency: the app's clock's today."""
+async def today(request: Request) -> dt.date:
+    """A dependency: the app's clock's today. `async` though it waits for nothing: FastAPI runs a
+    plain `def` dependency in a worker thread, a hop that cost every request ~6 % of its CPU."""
     clock: Clock = request.app.state.clock
     return clock.today()

@@ -80,7 +80,7 @@ async def update_iro(iro_id: uuid.UUID, body: schemas.IroUpdate, ctx: Ctx) -> sc
 async def register_child(body: schemas.ChildCreate, ctx: Ctx) -> schemas.ChildRead:
     """Register a child; 409 when the `la_reference` is taken."""
     child = await service.register_child(ctx, body=body)
-    return await service.child_read(ctx, child=child)
+    return service.new_child_read(child, ctx.today)
 
 
 @router.get("/children", tags=["children"])
@@ -102,7 +102,7 @@ async def list_children(
 
 @router.get("/children/{child_id}", tags=["children"])
 async def read_child(child_id: uuid.UUID, ctx: Ctx) -> schemas.ChildRead:
-    return await service.child_read(ctx, child=await service.get_child(ctx.session, child_id))
+    return await service.read_child(ctx, child_id=child_id)
 
 
 @router.patch("/children/{child_id}", tags=["children"])

@@ -96,7 +96,7 @@ async def annual_report_page(
 async def export_for(request: Request, principal: Principal, year: int) -> ssda903_export.Export:
     """The export of collection year `year`; 422 naming `collection_year` for one that has not begun."""
     first_day = periods.collection_year(year)[0]
-    if first_day > today(request):
+    if first_day > await today(request):
         raise InvalidField(("query", "collection_year"), f"Collection year {year} begins on {first_day}, after today.")
     services = reports.Services(request, principal)
     held, coded = await asyncio.gather(
