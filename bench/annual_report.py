@@ -901,7 +901,7 @@ def timed_report(client: httpx.Client, headers: dict[str, str]) -> tuple[float, 
     return seconds, response.json()
 
 
-def run(
+def run_standalone(
     args: argparse.Namespace, url: str, server: EmbeddedPostgres | None, folder: Path, local: bool
 ) -> dict[str, Any]:
     migrate.upgrade(url)
@@ -972,6 +972,117 @@ def run(
         "differences": found, "report_bytes": size, "profiled": profiled, "env": env, "cpu": cpu,
         "figures": figures["current"],
     }  # fmt: skip
+
+
+async def fetch_sql(pool: asyncpg.Pool, prepared: list[tuple[str, str, list[Any]]]) -> list[list[asyncpg.Record]]:
+    """Every statement at once on the pool (as `run_sql`), the rows as they come: what the SQL side costs."""
+
+    async def one(sql: str, args: list[Any]) -> list[asyncpg.Record]:
+        async with pool.acquire() as connection:
+            rows: list[asyncpg.Record] = await connection.fetch(sql, *args)
+            return rows
+
+    return list(await asyncio.gather(*(one(sql, args) for _, sql, args in prepared)))
+
+
+def collection_year(today: dt.date) -> tuple[dt.date, dt.date]:
+    """The latest collection year (1 April to 31 March) that has ended before `today`."""
+    end = dt.date(today.year if today > dt.date(today.year, 3, 31) else today.year - 1, 3, 31)
+    return dt.date(end.year - 1, 4, 1), end
+
+
+def run(context: Any) -> list[Any]:
+    """The `annual report` workload of `python -m bench` (bench.common.Context in, Results out): on the running
+    platform and its data (simulated, or bulk-loaded by bench.national_data), the report for the latest
+    collection year ended before the platform's today, `GET /v1/reports/annual` on the gateway one at a time
+    (platform) against the hand-written SQL on 4 asyncpg connections (baseline), alternately, each warmed once
+    and then `context.rounds` times; the figures compared. Throughput is reports/s (1 / the median time), so
+    the ratio is sql p50 / platform p50: goal >= 1/3 (platform p50 <= 3x the SQL's)."""
+    global START, END, TODAY
+    from bench.common import CpuMeter, Measurement, Result, percentile, ratio
+
+    saved = START, END, TODAY
+    TODAY = context.today or dt.date.today()
+    START, END = collection_year(TODAY)
+    repeat = max(1, context.rounds)
+    try:
+        token = mint_development_token(CommonSettings(), sub="bench.manager@council.gov.uk", roles=["manager"])
+        headers = {"Authorization": f"Bearer {token}"}
+        prepared = statements()
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        times: dict[str, list[float]] = {"platform": [], "sql": []}
+        cpu: dict[str, dict[str, float]] = {"platform": {}, "sql": {}}
+        try:
+            pool = loop.run_until_complete(asyncpg.create_pool(db.plain_url(context.database_url), min_size=4,
+                                                               max_size=4))  # fmt: skip
+            with httpx.Client(base_url=context.gateway, timeout=httpx.Timeout(30, read=3600)) as client:
+                _, report = timed_report(client, headers)
+                try:
+                    found = differences(figures_of_report(report), loop.run_until_complete(run_sql(pool, prepared)))
+                    compared = True
+                except (AssertionError, StopIteration, RuntimeError, KeyError, ValueError) as exc:
+                    # A world without data in a period (a 1-year simulation has no year before): the figures
+                    # cannot be shaped alike; the statements still run and are timed.
+                    found, compared = [f"not compared: {exc.__class__.__name__}: {exc}"], False
+                for _ in range(repeat):
+                    for side in ("platform", "sql"):
+                        meter = CpuMeter(context.processes)
+                        meter.start()
+                        started = time.perf_counter()
+                        if side == "platform":
+                            timed_report(client, headers)
+                        else:
+                            loop.run_until_complete(fetch_sql(pool, prepared))
+                        times[side].append(time.perf_counter() - started)
+                        for role, pct_ in meter.stop().items():
+                            cpu[side][role] = cpu[side].get(role, 0.0) + pct_ / repeat
+            loop.run_until_complete(pool.close())
+        finally:
+            loop.close()
+            asyncio.set_event_loop(None)
+    finally:
+        period = f"{START} to {END}"
+        START, END, TODAY = saved
+
+    def measurement(side: str, label: str) -> Measurement:
+        values = times[side]
+        spent = dict(cpu[side])
+        spent["load"] = spent.pop("runner", 0.0)
+        spent.pop("machine", None)
+        ms = [1000 * v for v in values]
+        return Measurement(
+            label=label, throughput=round(1 / statistics.median(values), 4), unit="reports/s",
+            p50_ms=percentile(ms, 50), p95_ms=percentile(ms, 95), p99_ms=percentile(ms, 99), count=len(values),
+            cpu={k: round(v, 1) for k, v in spent.items()},
+        )  # fmt: skip
+
+    p = measurement("platform", "GET /v1/reports/annual through the gateway")
+    b = measurement("sql", "hand-written SQL, 16 statements on 4 asyncpg connections")
+    r = ratio(p.throughput, b.throughput)
+    notes = [
+        f"the collection year {period} and the year before; {repeat} timed runs of each after one warm-up; the SQL"
+        " side timed from the first statement sent to the last row (shaping the figures left out)"
+    ]
+    if not compared:
+        notes.append(f"figures not compared (not judged): {found[0]}")
+    elif found:
+        notes.append(f"{len(found)} figures differ between the platform and the SQL (not judged): {found[:3]}")
+    else:
+        notes.append("every figure of the SQL equals the platform's")
+    return [
+        Result(
+            workload="annual report",
+            case="the collection year",
+            platform=p,
+            baseline=b,
+            ratio=r,
+            goal=f">= {1 / GOAL:.2f} of the SQL (platform p50 <= {GOAL:g}x)",
+            met=None if r is None or found else bool(r >= 1 / GOAL),
+            notes=notes,
+            extra={"period": period, "differences": found[:20], "seconds": times},
+        )
+    ]
 
 
 def results(result: dict[str, Any], title: str, args: argparse.Namespace) -> str:
@@ -1051,7 +1162,7 @@ def main() -> None:
             print(f"benchmarking the annual report on {title}", file=sys.stderr)
             host = urlsplit(db.plain_url(url)).hostname
             local = server is not None or host in (None, "", "localhost", "127.0.0.1", "::1") or host.startswith("/")
-            result = run(args, url, server, folder, local)
+            result = run_standalone(args, url, server, folder, local)
     body = results(result, title, args)
     print(body)
     if result["profiled"]:

@@ -896,3 +896,130 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+# --- As a workload of `python -m bench` -----------------------------------------------------------------
+
+
+async def sequencing_lag(url: str, windows: list[tuple[dt.datetime, dt.datetime]]) -> dict[str, float]:
+    """For whatever design `footprint.append_event` has: `recorded_at - occurred_at`, in ms, of the events in
+    footprint.events recorded within `windows`. The script makes `occurred_at` with `clock_timestamp()` when
+    the call starts, and `recorded_at` is stamped when the event is sequenced into the chain, so this is the
+    time from the call to the event's seq: the lock's wait when the append holds the lock through its commit,
+    the time pending when a sequencer chains it after the commit."""
+    connection = await asyncpg.connect(url)
+    try:
+        row = await connection.fetchrow(
+            """
+            SELECT count(*) AS count,
+                   percentile_cont(0.5) WITHIN GROUP (ORDER BY l.ms) AS p50,
+                   percentile_cont(0.95) WITHIN GROUP (ORDER BY l.ms) AS p95,
+                   percentile_cont(0.99) WITHIN GROUP (ORDER BY l.ms) AS p99,
+                   max(l.ms) AS max
+              FROM (SELECT 1000 * extract(epoch FROM e.recorded_at - e.occurred_at) AS ms
+                      FROM footprint.events e
+                      JOIN unnest($1::timestamptz[], $2::timestamptz[]) AS w(a, b)
+                        ON e.recorded_at >= w.a AND e.recorded_at < w.b) AS l
+            """,
+            [w[0] for w in windows],
+            [w[1] for w in windows],
+        )
+    finally:
+        await connection.close()
+    return {key: round(float(value), 2) if value is not None else float("nan") for key, value in dict(row).items()}
+
+
+def _measurement(case: Case, label: str) -> Any:
+    from bench.common import Measurement
+
+    return Measurement(
+        label=label,
+        throughput=round(case.rate, 1),
+        unit="events/s",
+        p50_ms=round(case.latency(0.5), 3),
+        p95_ms=round(case.latency(0.95), 3),
+        p99_ms=round(case.latency(0.99), 3),
+        count=case.events,
+        errors=sum(r.failed for r in case.rounds),
+        cpu={
+            "load": round(case.pct("pgbench"), 1),
+            "postgres": round(case.pct("postgres"), 1),
+            "runner": round(case.pct("bench"), 1),
+        },
+    )
+
+
+def run(context: Any) -> list[Any]:
+    """The `append ceiling` workload of `python -m bench` (bench.common.Context in, Results out): `current`
+    (the real `footprint.append_event`, whatever its design) against `plain`, with pgbench, `context.seconds`
+    per case over `context.rounds` runs, in a throwaway database on the platform's server. The prototype's
+    pending designs run too only with `context.options["prototype"]` (`python -m bench --prototype`)."""
+    from bench.common import Result, platform_sequencer, process_cpu, ratio, throwaway_database
+
+    pgbench = context.tools.get("pgbench") or shutil.which("pgbench")
+    if not pgbench:
+        raise RuntimeError("pgbench is not installed (apt-get install postgresql-client)")
+    cases = list(CASES) if context.options.get("prototype") else ["current", "plain"]
+    args = argparse.Namespace(
+        seconds=context.seconds, rounds=context.rounds, warmup=context.warmup(1.5), clients=8, cases=cases,
+        vacuum=True, pgbench=pgbench, round_seconds=context.seconds / context.rounds,
+    )  # fmt: skip
+    with (
+        throwaway_database(context.database_url, "iro_bench_ceiling") as url,
+        platform_sequencer(url) as sequencer_pid,
+    ):
+        plain_url = db.plain_url(url)
+        sequencer_cpu, started = process_cpu(sequencer_pid), time.monotonic()
+        outcome = asyncio.run(bench(plain_url, args, context.server_local, context.processes.get("postgres")))
+        sequencer_pct = 100 * (process_cpu(sequencer_pid) - sequencer_cpu) / (time.monotonic() - started)
+        lag = asyncio.run(sequencing_lag(plain_url, [r.window for r in outcome["cases"]["current"].rounds]))
+    found: dict[str, Case] = outcome["cases"]
+    chains = outcome["chains"]
+    plain = _measurement(found["plain"], "plain INSERT into an identical table, no order (pgbench)")
+    results = []
+    for name, case in found.items():
+        if name == "plain":
+            continue
+        measured = _measurement(case, f"{name}: footprint.append_event (pgbench)" if name == "current" else name)
+        r = ratio(measured.throughput, plain.throughput)
+        table = "footprint.events" if name == "current" else "public.bench_events"
+        chain = chains.get(table, {"ok": True})
+        case_lag = lag if name == "current" else case.lag_ms
+        p99 = case_lag.get("p99") if case_lag else None
+        lag_met = p99 is None or p99 != p99 or p99 <= GOAL_LAG_MS  # not measured (None, NaN) judges nothing
+        notes = [
+            f"{args.clients} pgbench clients, one event per transaction; counted: the chain's head (events sequenced)",
+            "the platform's footprint sequencer (`iro sequencer`) on the same database: "
+            + (
+                f"{sequencer_pct:.0f} % of a core over the whole workload"
+                if sequencer_pid
+                else "none (no such command)"
+            ),
+            f"{table}: {chain.get('count')} events, the chain "
+            + ("verifies" if chain["ok"] else f"is BROKEN at seq {chain.get('first_bad_seq')}"),
+        ]
+        if case_lag:
+            notes.append(
+                f"sequencing lag (call to seq) p50 {case_lag.get('p50', float('nan')):.1f} ms, p99"
+                f" {case_lag.get('p99', float('nan')):.1f} ms (goal p99 <= {GOAL_LAG_MS:g} ms)"
+            )
+        results.append(
+            Result(
+                workload="append ceiling",
+                case=name if name != "current" else "footprint.append_event, 8 clients",
+                platform=measured,
+                baseline=plain,
+                ratio=r,
+                goal=f">= {GOAL_RATIO} of plain; lag p99 <= {GOAL_LAG_MS:g} ms",
+                met=None if r is None else bool(r >= GOAL_RATIO and chain["ok"] and lag_met),
+                notes=notes,
+                extra={
+                    "lag_ms": case_lag,
+                    "postgres": outcome["info"].get("server_version"),
+                    "round_rates": [round(x.rate, 1) for x in case.rounds],
+                    "baseline_round_rates": [round(x.rate, 1) for x in found["plain"].rounds],
+                    "wal_bytes_per_event": round(case.wal_per_event, 1),
+                },
+            )
+        )
+    return results

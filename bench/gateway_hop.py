@@ -423,12 +423,15 @@ def measure_once(
         case.cpu["hop"] += _delta(after["hops"][case.target], before["hops"][case.target])
 
 
-def make_data(gateway: str) -> tuple[str, str]:
-    """An IRO, a child with an open care period allocated to that IRO; the child's path and a token."""
+def make_data(gateway: str, *, tag: str = "1", today: dt.date | None = None) -> tuple[str, str]:
+    """An IRO, a child with an open care period allocated to that IRO; the child's path and a token.
+    `tag` makes the child's reference and the IRO's email unique (a second run on the same platform);
+    `today` is the platform's today (the care period starts 28 days before it)."""
     settings = CommonSettings()
     token = mint_development_token(settings, sub=MANAGER, roles=["manager"], ttl=6 * 3600)
     headers = {"Authorization": f"Bearer {token}"}
-    started = (dt.date.today() - dt.timedelta(days=28)).isoformat()
+    started = ((today or dt.date.today()) - dt.timedelta(days=28)).isoformat()
+    email = IRO if tag == "1" else IRO.replace("@", f".{tag}@")
     with httpx.Client(base_url=gateway, headers=headers, timeout=20) as client:
 
         def ok(response: httpx.Response, status: int = 200) -> Any:
@@ -438,8 +441,10 @@ def make_data(gateway: str) -> tuple[str, str]:
                 )
             return response.json()
 
-        iro = ok(client.post("/v1/iros", json={"name": "Alice", "email": IRO, "fte": 0.8}), 201)
-        child = ok(client.post("/v1/children", json={"la_reference": "BENCH-1", "date_of_birth": "2012-05-01"}), 201)
+        iro = ok(client.post("/v1/iros", json={"name": "Alice", "email": email, "fte": 0.8}), 201)
+        child = ok(
+            client.post("/v1/children", json={"la_reference": f"BENCH-{tag}", "date_of_birth": "2012-05-01"}), 201
+        )
         period = {"started_on": started, "legal_status": "C2", "placement_type": "U4"}
         ok(client.post(f"/v1/children/{child['id']}/care-periods", json=period), 201)
         ok(client.put(f"/v1/children/{child['id']}/iro", json={"iro_id": iro["id"], "allocated_on": started}))
@@ -506,6 +511,102 @@ def bench(args: argparse.Namespace, folder: Path) -> tuple[list[Case], dict[str,
         code = platform_.stop()
         if code != 0:
             print(f"iro serve exited {code}; its log:\n{platform_.log.read_text()}", file=sys.stderr)
+
+
+# --- As a workload of `python -m bench` ------------------------------------------------------------
+
+
+HOP_TARGETS = ("direct", "gateway", "proxy-aiohttp")
+GOAL_VS_PROXY, GOAL_EXTRA_CPU_MS = 0.9, 0.3
+
+
+def run(context: Any) -> list[Any]:
+    """The `gateway hop` workload of `python -m bench` (bench.common.Context in, Results out): on the running
+    platform, `GET /v1/children/{id}` (a child made here) at 1 and 16 clients through the gateway (platform)
+    against a bare aiohttp proxy started here in front of the same reviews service (baseline), and the
+    service direct (in `extra`); wrk when installed. Goal: req/s >= 0.9 of the bare proxy at both client
+    counts, and the gateway's CPU per request <= the proxy's + 0.3 ms."""
+    import secrets
+
+    from bench.common import Measurement, Result, ratio
+
+    wrk = context.tools.get("wrk") or shutil.which("wrk")
+    loader = Loader("wrk" if wrk else "aiohttp", context.folder)
+    loader.wrk = wrk
+    tag = secrets.token_hex(3)
+    path, token = make_data(context.gateway, tag=tag, today=context.today)
+    reviews = context.services["reviews"]
+    proxy, proxy_url = start_proxy("aiohttp", reviews, context.folder / f"proxy-aiohttp-{tag}.log")
+    try:
+        wait_answering(proxy_url, proxy)
+        urls = {"direct": reviews, "gateway": context.gateway, "proxy-aiohttp": proxy_url}
+        check_targets(urls, path, token)
+        postgres = context.processes.get("postgres")
+        watched = Watched(
+            hops={"gateway": psutil.Process(context.processes["gateway"]), "proxy-aiohttp": psutil.Process(proxy.pid)},
+            reviews=psutil.Process(context.processes["reviews"]),
+            postmaster=psutil.Process(postgres) if postgres else None,
+        )
+        cases = {(t, c): Case(t, c) for c in CLIENTS for t in HOP_TARGETS}
+        order = list(cases)
+        per_round = context.seconds / context.rounds
+        for round_ in range(context.rounds):
+            shift = round_ % len(order)
+            for key in order[shift:] + order[:shift]:
+                warmup = 0.0 if context.smoke else 1.0  # wrk runs 1 s at least: a smoke run warms up in no time
+                measure_once(cases[key], loader, urls[key[0]] + path, token, warmup, per_round, watched)
+    finally:
+        proxy.terminate()
+        try:
+            proxy.wait(10)
+        except subprocess.TimeoutExpired:
+            proxy.kill()
+            proxy.wait()
+
+    def measurement(case: Case, label: str) -> Measurement:
+        hop = {"gateway": "gateway", "proxy-aiohttp": "proxy"}.get(case.target)
+        cpu = {"load": case.pct("load"), "reviews": case.pct("reviews"), "postgres": case.pct("postgres")}
+        if hop:
+            cpu[hop] = case.pct("hop")
+        return Measurement(
+            label=label, throughput=round(case.rate, 1), unit="req/s", p50_ms=case.percentile(50),
+            p95_ms=case.percentile(95), p99_ms=case.percentile(99), count=case.requests, errors=case.errors,
+            cpu={k: round(v, 1) for k, v in cpu.items()},
+        )  # fmt: skip
+
+    results = []
+    for clients in CLIENTS:
+        gateway, proxy_case, direct = (cases[(t, clients)] for t in ("gateway", "proxy-aiohttp", "direct"))
+        p = measurement(gateway, "GET /v1/children/{id} through the gateway")
+        b = measurement(proxy_case, "the same GET through a bare aiohttp proxy")
+        r = ratio(p.throughput, b.throughput)
+        gateway_ms, proxy_ms = gateway.per_request("hop"), proxy_case.per_request("hop")
+        cpu_ok = gateway_ms <= proxy_ms + GOAL_EXTRA_CPU_MS
+        results.append(
+            Result(
+                workload="gateway hop",
+                case=f"GET, {clients} client{'s' if clients > 1 else ''}",
+                platform=p,
+                baseline=b,
+                ratio=r,
+                goal=f">= {GOAL_VS_PROXY} of the bare proxy; gateway CPU/req <= proxy's + {GOAL_EXTRA_CPU_MS} ms",
+                met=None if r is None else bool(r >= GOAL_VS_PROXY and cpu_ok),
+                notes=[
+                    f"hop CPU per request: gateway {gateway_ms:.2f} ms, bare proxy {proxy_ms:.2f} ms"
+                    f" ({'met' if cpu_ok else 'NOT met'}: <= proxy's + {GOAL_EXTRA_CPU_MS} ms)",
+                    f"the service direct: {direct.rate:.0f} req/s (gateway {gateway.rate / direct.rate:.2f} of it)"
+                    if direct.rate
+                    else "the service direct: no requests",
+                    f"load generator: {loader.describe()}",
+                ],
+                extra={
+                    "direct": measurement(direct, "the same GET to the reviews service direct").__dict__,
+                    "hop_cpu_ms_per_request": {"gateway": round(gateway_ms, 3), "proxy": round(proxy_ms, 3)},
+                    "round_rates": {t: [round(x, 1) for x in cases[(t, clients)].round_rates] for t in HOP_TARGETS},
+                },
+            )
+        )
+    return results
 
 
 # --- Reporting -----------------------------------------------------------------------------------
