@@ -1,6 +1,9 @@
-"""What the request workloads (bench/write_path.py, bench/service_read.py) share: wrk runs, CPU
-accounting by process, latency percentiles, and a platform of their own when run alone.
+"""Load generation: what the request workloads (bench/write_path.py, bench/service_read.py) share, wrk runs
+(also bench/gateway_hop.py's and bench/footprint_scale.py's), CPU accounting by process, latency
+percentiles, and a platform of their own when run alone. The CPU, database and process helpers under
+them are bench/common.py's.
 
+- `run_wrk(...)`: `wrk` with a script ending in `WRK_DONE`, its report parsed (every wrk run of bench/).
 - `wrk_run(...)`: `wrk` (C, one thread, keep-alive, a separate process) against one URL for a number
   of seconds, with a Lua script that reports the request count, the errors (connect, read, write,
   timeouts and HTTP statuses >= 400) and the latency distribution as 1,000 quantiles, each standing for
@@ -13,18 +16,22 @@ accounting by process, latency percentiles, and a platform of their own when run
   postmaster and all its children (backends come and go; a pooled connection's backend stays), `load`
   is this process and its reaped children (wrk, once it has exited), `machine` every process on every
   core, `steal` the hypervisor's.
+- `Rounds`: a workload's rounds (count, seconds, warm-up) and the rotating loop that runs its sides.
 - `standalone(folder)`: `iro serve` on free ports in `folder` (tests.e2e.processes.start_platform, as
-  bench/gateway_hop.py starts it), wrapped as a `bench.common.Context`, for running a workload alone.
+  bench/gateway_hop.py starts it), wrapped as a `bench.common.Context`, for running a workload alone;
+  `parser(doc)` and `alone(...)` are such a workload's `main()`.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
-import resource
+import functools
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -37,11 +44,15 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # tests.e2e.processes, when run as a script
     sys.path.insert(0, str(ROOT))
 
-from bench.common import Context, Measurement  # noqa: E402
+from bench import common  # noqa: E402
+from bench.common import Context, Measurement, Result, say  # noqa: E402
 
 QUANTILES = 1000
 
-# Reports as in bench/gateway_hop.py; `request` is added when the body must change per request.
+# wrk's report: the request count, duration (µs), errors (all, and HTTP statuses >= 400), and the latency
+# distribution as 1000 quantiles (0.05 %, 0.15 %, ... 99.95 %), each standing for 1/1000 of the run's
+# requests, so that rounds can be merged. (Debian's wrk 4.1.0 does not give its histogram buckets to Lua.)
+# A script adds `request` when the request must change (WRK_POST, bench/footprint_scale.py's paths).
 WRK_DONE = """
 done = function(summary, latency, requests)
   local e = summary.errors
@@ -117,6 +128,38 @@ def wrk_path() -> str | None:
     return shutil.which("wrk")
 
 
+@dataclass
+class WrkOutput:
+    """What WRK_DONE reports: requests, errors, seconds, and the 1000 latency quantiles in µs."""
+
+    requests: int
+    errors: int
+    duration: float
+    quantiles_us: list[int]
+
+
+def run_wrk(
+    wrk: str, script: Path, url: str, *, headers: dict[str, str], clients: int, seconds: float,
+    script_args: Sequence[str] = (),
+) -> WrkOutput:  # fmt: skip
+    """`wrk -t1 -c<clients>` against `url` for `seconds` (at least 1) with `script` (which must end with
+    WRK_DONE), the `headers`, and `script_args` after `--`."""
+    command = [wrk, "-t1", f"-c{clients}", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", str(script)]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    command.append(url)
+    if script_args:
+        command += ["--", *script_args]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
+    lines = done.stdout.splitlines()
+    summary = next((line.split()[1:] for line in lines if line.startswith("BENCH ")), None)
+    quantiles = [int(line.split()[1]) for line in lines if line.startswith("Q ")]
+    if done.returncode != 0 or summary is None or len(quantiles) != QUANTILES:
+        raise RuntimeError(f"wrk exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
+    requests, duration_us, errors = (int(x) for x in summary[:3])
+    return WrkOutput(requests=requests, errors=errors, duration=duration_us / 1e6, quantiles_us=quantiles)
+
+
 def wrk_run(
     url: str,
     *,
@@ -135,23 +178,12 @@ def wrk_run(
         raise RuntimeError("wrk is not installed (apt-get install wrk)")
     script = folder / ("post.lua" if post_body else "get.lua")
     script.write_text((WRK_POST if post_body else "") + WRK_DONE)
-    command = [wrk, "-t1", f"-c{clients}", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", str(script)]
-    for name, value in headers.items():
-        command += ["-H", f"{name}: {value}"]
-    command.append(url)
-    if post_body:
-        command += ["--", prefix, post_body, "key" if idempotency_key else "nokey"]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
-    lines = done.stdout.splitlines()
-    summary = next((line.split()[1:] for line in lines if line.startswith("BENCH ")), None)
-    quantiles = [int(line.split()[1]) for line in lines if line.startswith("Q ")]
-    if done.returncode != 0 or summary is None or len(quantiles) != QUANTILES:
-        raise RuntimeError(f"wrk exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
-    requests, duration_us, errors = (int(x) for x in summary[:3])
+    script_args = (prefix, post_body, "key" if idempotency_key else "nokey") if post_body else ()
+    out = run_wrk(wrk, script, url, headers=headers, clients=clients, seconds=seconds, script_args=script_args)
     latencies = Latencies()
-    for us in quantiles:
-        latencies.add(us / 1000, requests / QUANTILES)
-    return Run(requests=requests, errors=errors, duration=duration_us / 1e6, latencies=latencies)
+    for us in out.quantiles_us:
+        latencies.add(us / 1000, out.requests / QUANTILES)
+    return Run(requests=out.requests, errors=out.errors, duration=out.duration, latencies=latencies)
 
 
 async def python_load(
@@ -183,31 +215,6 @@ async def python_load(
 # --- CPU -----------------------------------------------------------------------------------------
 
 
-def own_cpu() -> float:
-    """CPU seconds of this process and of its reaped children (wrk, once it has exited)."""
-    total = 0.0
-    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
-        usage = resource.getrusage(who)
-        total += usage.ru_utime + usage.ru_stime
-    return total
-
-
-def _tree(pid: int) -> list[psutil.Process]:
-    with contextlib.suppress(psutil.Error):
-        process = psutil.Process(pid)
-        return [process, *process.children(recursive=True)]
-    return []
-
-
-def _cpu(processes: Sequence[psutil.Process]) -> dict[int, float]:
-    out: dict[int, float] = {}
-    for process in processes:
-        with contextlib.suppress(psutil.Error):  # a process that has just gone
-            times = process.cpu_times()
-            out[process.pid] = times.user + times.system
-    return out
-
-
 class CpuMeter:
     """CPU seconds by role between `start()` and `stop()`: `load`, the named processes (`postgres`
     with its children), `machine` (all cores, all processes) and `steal`."""
@@ -218,11 +225,10 @@ class CpuMeter:
         self._wall = 0.0
 
     def _snapshot(self) -> dict[str, Any]:
-        times = psutil.cpu_times()
-        busy = times.user + times.nice + times.system + getattr(times, "irq", 0.0) + getattr(times, "softirq", 0.0)
-        snap: dict[str, Any] = {"load": own_cpu(), "machine": busy, "steal": getattr(times, "steal", 0.0)}
+        busy, steal = common.machine_cpu()
+        snap: dict[str, Any] = {"load": common.own_cpu(), "machine": busy, "steal": steal}
         for name, pid in self.processes.items():
-            snap[name] = _cpu(_tree(pid) if name == "postgres" else [psutil.Process(pid)])
+            snap[name] = common.cpu_by_pid(common.process_family(pid) if name == "postgres" else [psutil.Process(pid)])
         return snap
 
     def start(self) -> None:
@@ -232,14 +238,7 @@ class CpuMeter:
     def stop(self) -> tuple[dict[str, float], float]:
         """(CPU seconds by role, wall seconds) since `start()`."""
         after, wall = self._snapshot(), time.perf_counter() - self._wall
-        out: dict[str, float] = {}
-        for name, value in after.items():
-            before = self._before[name]
-            if isinstance(value, dict):
-                out[name] = sum(v - before.get(pid, 0.0) for pid, v in value.items())
-            else:
-                out[name] = value - before
-        return out, wall
+        return {name: common.cpu_delta(value, self._before[name]) for name, value in after.items()}, wall
 
 
 @dataclass
@@ -313,9 +312,9 @@ def settle(pids: Sequence[int], *, below: float = 10.0, timeout: float = 120.0) 
     processes = [psutil.Process(pid) for pid in pids]
     started = time.perf_counter()
     while time.perf_counter() - started < timeout:
-        before = sum(_cpu(processes).values())
+        before = sum(common.cpu_by_pid(processes).values())
         time.sleep(0.5)
-        if 100 * (sum(_cpu(processes).values()) - before) / 0.5 < below:
+        if 100 * (sum(common.cpu_by_pid(processes).values()) - before) / 0.5 < below:
             break
     return time.perf_counter() - started
 
@@ -326,6 +325,40 @@ def measure(side: Side, meter: CpuMeter, run: Callable[[], Run]) -> None:
     result = run()
     cpu, wall = meter.stop()
     side.add(result, cpu, wall)
+
+
+@dataclass(frozen=True)
+class Rounds:
+    """How a request workload splits `context.seconds`: `count` rounds of `seconds`, each run after a
+    `warmup` (one round of 1 s, no warm-up, in a smoke run)."""
+
+    count: int
+    seconds: float
+    warmup: float
+
+    @classmethod
+    def of(cls, context: Context) -> Rounds:
+        count = 1 if context.smoke else max(1, context.rounds)
+        seconds = 1.0 if context.smoke else max(1.0, context.seconds / count)
+        return cls(count, seconds, 0.0 if context.smoke else 1.0)
+
+    def run(
+        self, workload: str, cases: dict[str, tuple[Side, Callable[[float], Run]]], meter: CpuMeter,
+        before: Callable[[], None] | None = None,
+    ) -> None:  # fmt: skip
+        """Every case once a round, in rotating order (a slow spell of the machine hits all alike): `before()`,
+        the warm-up, then the measured run."""
+        order = list(cases)
+        for round_ in range(self.count):
+            shift = round_ % len(order)
+            for name in order[shift:] + order[:shift]:
+                side, go = cases[name]
+                if before is not None:
+                    before()
+                if self.warmup:
+                    go(self.warmup)
+                measure(side, meter, functools.partial(go, self.seconds))
+            say(f"  {workload}: round {round_ + 1}/{self.count} done")
 
 
 # --- A platform of its own -----------------------------------------------------------------------
@@ -342,12 +375,8 @@ def find_processes(platform_: Any) -> dict[str, int]:
             argv = child.cmdline()
             if "sequencer" in argv and "shared.cli" in argv:
                 processes["sequencer"] = child.pid
-    pgdata = str((platform_.data_dir / "pg").resolve())
-    for process in psutil.process_iter(["name", "cmdline"]):
-        cmdline = " ".join(process.info["cmdline"] or [])
-        if "postgres" in (process.info["name"] or "") and pgdata in cmdline:
-            processes["postgres"] = process.pid
-            break
+    if (postmaster := common.embedded_postmaster(platform_.data_dir)) is not None:
+        processes["postgres"] = postmaster.pid
     return processes
 
 
@@ -375,10 +404,7 @@ def standalone(folder: Path, *, seconds: float, rounds: int) -> Iterator[Context
         def token(roles: Sequence[str], sub: str) -> str:
             return mint_development_token(settings, sub=sub, roles=list(roles), ttl=6 * 3600)
 
-        tools = {name: path for name in ("wrk", "pgbench", "py-spy") if (path := shutil.which(name))}
-        spy = Path(sys.executable).with_name("py-spy")
-        if "py-spy" not in tools and spy.exists():
-            tools["py-spy"] = str(spy)
+        tools = common.installed_tools()
         yield Context(
             gateway=platform_.url(),
             services={name: platform_.url(name) for name in ("reviews", "escalations", "participation")},
@@ -394,6 +420,25 @@ def standalone(folder: Path, *, seconds: float, rounds: int) -> Iterator[Context
         code = platform_.stop()
         if code != 0:
             print(f"iro serve exited {code}; its log:\n{platform_.log.read_text()}", file=sys.stderr)
+
+
+def parser(doc: str | None) -> argparse.ArgumentParser:
+    """The command line of a request workload run alone: `--seconds` and `--rounds`."""
+    out = argparse.ArgumentParser(description=(doc or "").split("\n", 1)[0])
+    out.add_argument("--seconds", type=float, default=10.0, help="measured seconds per side (default 10)")
+    out.add_argument("--rounds", type=int, default=3, help="rounds (default 3)")
+    return out
+
+
+def alone(prefix: str, args: argparse.Namespace, workload: Callable[[Context], list[Result]]) -> None:
+    """`workload` on a platform of its own (`standalone`, in a temporary folder named `prefix`...), its
+    results printed."""
+    with (
+        tempfile.TemporaryDirectory(prefix=prefix) as folder,
+        standalone(Path(folder), seconds=args.seconds, rounds=args.rounds) as context,
+    ):
+        results = workload(context)
+    print_results(results)
 
 
 def print_results(results: Sequence[Any]) -> None:

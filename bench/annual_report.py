@@ -42,7 +42,6 @@ import json
 import os
 import platform
 import re
-import secrets
 import signal
 import statistics
 import sys
@@ -63,8 +62,7 @@ import asyncpg  # noqa: E402
 import httpx  # noqa: E402
 import psutil  # noqa: E402
 
-from bench import national_data  # noqa: E402
-from bench.ingest import _admin, _with_database, cpu_model, machine_cpu, own_cpu, write_results  # noqa: E402
+from bench import common, national_data  # noqa: E402
 from shared import db, migrate, periods, reference  # noqa: E402
 from shared.auth import mint_development_token  # noqa: E402
 from shared.calendar import WorkingCalendar  # noqa: E402
@@ -711,14 +709,9 @@ def differences(platform_: Any, sql: Any, path: str = "") -> list[str]:
 def database(url: str | None, folder: Path) -> Iterator[tuple[str, str, str, EmbeddedPostgres | None]]:
     """(URL, results key, title, the embedded server or None): a fresh database, dropped afterwards."""
     if url:
-        name = f"iro_bench_annual_{secrets.token_hex(4)}"
-        asyncio.run(_admin(url, f'CREATE DATABASE "{name}"'))
-        host = urlsplit(url).hostname or "localhost"
-        key = f"{host}:{urlsplit(url).port or 5432}"
-        try:
-            yield _with_database(url, name), f"annual-report-{key}", f"PostgreSQL at {key}", None
-        finally:
-            asyncio.run(_admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        key, _ = common.server_key(url)
+        with common.throwaway_database(url, "iro_bench_annual", migrate_to_head=False) as own:
+            yield own, f"annual-report-{key}", f"PostgreSQL at {key}", None
         return
     server = EmbeddedPostgres(folder / "pg")
     server.start()
@@ -871,15 +864,9 @@ class Cpu:
             times = process.cpu_times()
             out[name] = times.user + times.system
         if self.postmaster is not None:
-            times = self.postmaster.cpu_times()
-            total = times.user + times.system + times.children_user + times.children_system
-            for child in self.postmaster.children():
-                with contextlib.suppress(psutil.Error):  # a backend that has just gone
-                    child_times = child.cpu_times()
-                    total += child_times.user + child_times.system
-            out["postgres"] = total
-        out["bench"] = own_cpu()
-        out["machine"] = machine_cpu()[0]
+            out["postgres"] = common.process_cpu(self.postmaster.pid, with_children=True)
+        out["bench"] = common.own_cpu(children=False)
+        out["machine"] = common.machine_cpu()[0]
         return out
 
 
@@ -1097,7 +1084,8 @@ def results(result: dict[str, Any], title: str, args: argparse.Namespace) -> str
         f"## Annual report at national scale: {title}", "",
         f"- Date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; `{command}`"
         + (f" with {' '.join(args.env)}" if args.env else ""),
-        f"- Machine: {os.cpu_count()} cores, {cpu_model()}, {platform.platform()}; Python {platform.python_version()}",
+        f"- Machine: {os.cpu_count()} cores, {common.cpu_model()}, {platform.platform()};"
+        f" Python {platform.python_version()}",
         f"- PostgreSQL {info['server_version']} (shared_buffers {info['shared_buffers']}, work_mem {info['work_mem']},"
         f" max_parallel_workers_per_gather {info['parallel']}); database {info['size']} after loading",
         f"- Data (`bench/national_data.py`, two collection years from 2024-04-01, IRO_TODAY {TODAY}): "
@@ -1168,7 +1156,7 @@ def main() -> None:
     if result["profiled"]:
         print(result["profiled"])
     if args.write_results:
-        write_results(key, body)
+        common.write_results(key, body)
 
 
 if __name__ == "__main__":

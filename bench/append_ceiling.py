@@ -80,7 +80,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -88,7 +87,7 @@ sys.path.insert(0, str(ROOT))
 import asyncpg  # noqa: E402
 import psutil  # noqa: E402
 
-from bench.ingest import _admin, _with_database, cpu_model, machine_cpu, own_cpu, write_results  # noqa: E402
+from bench import common  # noqa: E402
 from shared import db, migrate  # noqa: E402
 from shared.embedded import EmbeddedPostgres  # noqa: E402
 from shared.footprint import canonical, events, verify  # noqa: E402
@@ -388,20 +387,7 @@ PROTOTYPE = [
 
 
 def _cpu(processes: list[psutil.Process]) -> float:
-    total = 0.0
-    for process in processes:
-        with contextlib.suppress(psutil.Error):  # a process that has just gone
-            times = process.cpu_times()
-            total += times.user + times.system
-    return total
-
-
-def _server_processes(postmaster: psutil.Process | None) -> list[psutil.Process]:
-    if postmaster is None:
-        return []
-    with contextlib.suppress(psutil.Error):
-        return [postmaster, *postmaster.children(recursive=True)]
-    return []
+    return sum(common.cpu_by_pid(processes).values())
 
 
 @dataclass
@@ -415,7 +401,7 @@ class Sample:
 
 
 @dataclass
-class Round:
+class Round(common.PerSecond):
     events: int
     wall: float
     wal_bytes: int  # WAL the server wrote over the window (all of it: this database is the only one busy)
@@ -425,10 +411,6 @@ class Round:
     transactions: int  # pgbench's count, whole run
     failed: int
     latencies_ms: list[float]  # pgbench's per-transaction latency, transactions ending in the window
-
-    @property
-    def rate(self) -> float:
-        return self.events / self.wall if self.wall else 0.0
 
 
 @dataclass
@@ -548,11 +530,11 @@ async def run_round(
             pending = 0
             if case in PENDING_CASES:
                 pending = int(await monitor.fetchval("SELECT count(*) FROM public.bench_pending"))
-            busy, steal = machine_cpu()
+            busy, steal = common.machine_cpu()
             cpu = {
                 "pgbench": _cpu([process]),
-                "postgres": _cpu(_server_processes(postmaster)),
-                "bench": own_cpu(),
+                "postgres": _cpu(common.process_family(postmaster)),
+                "bench": common.own_cpu(children=False),
                 "machine": busy,
                 "steal": steal,
             }
@@ -592,12 +574,20 @@ async def run_round(
     )
 
 
-async def lag(url: str, windows: list[tuple[dt.datetime, dt.datetime]]) -> dict[str, float]:
-    """sequenced_at - enqueued_at, in ms, of the events sequenced within `windows`."""
+async def _in_windows(url: str, sql: str, windows: list[tuple[dt.datetime, dt.datetime]]) -> asyncpg.Record:
+    """The row `sql` gives with the windows' starts and ends as $1 and $2."""
     connection = await asyncpg.connect(url)
     try:
-        row = await connection.fetchrow(
-            """
+        return await connection.fetchrow(sql, [w[0] for w in windows], [w[1] for w in windows])
+    finally:
+        await connection.close()
+
+
+async def lag(url: str, windows: list[tuple[dt.datetime, dt.datetime]]) -> dict[str, float]:
+    """sequenced_at - enqueued_at, in ms, of the events sequenced within `windows`."""
+    row = await _in_windows(
+        url,
+        """
             SELECT count(*) AS count,
                    percentile_cont(0.5) WITHIN GROUP (ORDER BY l.ms) AS p50,
                    percentile_cont(0.99) WITHIN GROUP (ORDER BY l.ms) AS p99,
@@ -607,11 +597,8 @@ async def lag(url: str, windows: list[tuple[dt.datetime, dt.datetime]]) -> dict[
                       JOIN unnest($1::timestamptz[], $2::timestamptz[]) AS w(a, b)
                         ON e.sequenced_at >= w.a AND e.sequenced_at < w.b) AS l
             """,
-            [w[0] for w in windows],
-            [w[1] for w in windows],
-        )
-    finally:
-        await connection.close()
+        windows,
+    )
     return {key: float(row[key]) if row[key] is not None else float("nan") for key in ("count", "p50", "p99", "max")}
 
 
@@ -622,11 +609,16 @@ async def check_chain(url: str, table: str) -> dict[str, Any]:
     columns = "seq, id, type, occurred_at, recorded_at, service, actor, child_id, iro_id, subject_type, subject_id,"
     columns += " payload, request_id, prev_hash, hash"
     try:
+        if table == "footprint.events":  # what is still pending first: the check is of a chain at rest
+            while await connection.fetchval("SELECT footprint.sequence(true)"):
+                pass
         count, head = await connection.fetchrow(f"SELECT count(*), coalesce(max(seq), 0) FROM {table}")
         expected_seq, expected_prev, checked = 1, GENESIS, 0
         while expected_seq <= head:
             records = await connection.fetch(
-                f"SELECT {columns} FROM {table} WHERE seq >= $1 ORDER BY seq LIMIT 20000", expected_seq
+                f"SELECT {columns} FROM {table} WHERE seq >= $1 AND seq <= $2 ORDER BY seq LIMIT 20000",
+                expected_seq,
+                head,
             )
             rows = [
                 SimpleNamespace(**(dict(r) | {"actor": json.loads(r["actor"]), "payload": json.loads(r["payload"])}))
@@ -701,7 +693,7 @@ def report(result: dict[str, Any], title: str, args: argparse.Namespace) -> str:
         f"{args.seconds:g} --rounds {args.rounds} --clients {args.clients}`: each case {args.seconds:g} s measured "
         f"in all, in {args.rounds} pgbench runs of {args.round_seconds:g} s (rotating order, {args.warmup:g} s "
         "warm-up each); events/s is the median run, and the ratios use it",
-        f"- Machine: {cores} cores, {cpu_model()}, {platform.platform()}; Python {platform.python_version()}",
+        f"- Machine: {cores} cores, {common.cpu_model()}, {platform.platform()}; Python {platform.python_version()}",
         f"- PostgreSQL {info['server_version']}, synchronous_commit={info['synchronous_commit']},"
         f" fsync={info['fsync']}, shared_buffers={info['shared_buffers']}",
         f"- Load generator: {pgbench_version(args.pgbench)}, {args.clients} clients, "
@@ -838,15 +830,9 @@ def database(url: str | None, folder: Path) -> Iterator[tuple[str, bool, str, st
     """(URL, server is local, results key, title, postmaster pid if known): a throwaway database on the
     server at `url`, dropped afterwards, or one on an embedded server started in `folder`."""
     if url:
-        name = f"iro_bench_ceiling_{secrets.token_hex(4)}"
-        asyncio.run(_admin(url, f'CREATE DATABASE "{name}"'))
-        host = urlsplit(url).hostname or "localhost"
-        key = f"{host}:{urlsplit(url).port or 5432}"
-        try:
-            local = host in ("localhost", "127.0.0.1", "::1") or host.startswith("/")
-            yield _with_database(url, name), local, f"append-ceiling-{key}", f"PostgreSQL at {key}", None
-        finally:
-            asyncio.run(_admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        key, local = common.server_key(url)
+        with common.throwaway_database(url, "iro_bench_ceiling", migrate_to_head=False) as own:
+            yield own, local, f"append-ceiling-{key}", f"PostgreSQL at {key}", None
         return
     server = EmbeddedPostgres(folder / "pg")
     server.start()
@@ -891,7 +877,7 @@ def main() -> None:
     body = report(result, title, args)
     print(body)
     if args.write_results:
-        write_results(key, body)
+        common.write_results(key, body)
 
 
 if __name__ == "__main__":
@@ -907,10 +893,9 @@ async def sequencing_lag(url: str, windows: list[tuple[dt.datetime, dt.datetime]
     the call starts, and `recorded_at` is stamped when the event is sequenced into the chain, so this is the
     time from the call to the event's seq: the lock's wait when the append holds the lock through its commit,
     the time pending when a sequencer chains it after the commit."""
-    connection = await asyncpg.connect(url)
-    try:
-        row = await connection.fetchrow(
-            """
+    row = await _in_windows(
+        url,
+        """
             SELECT count(*) AS count,
                    percentile_cont(0.5) WITHIN GROUP (ORDER BY l.ms) AS p50,
                    percentile_cont(0.95) WITHIN GROUP (ORDER BY l.ms) AS p95,
@@ -921,11 +906,8 @@ async def sequencing_lag(url: str, windows: list[tuple[dt.datetime, dt.datetime]
                       JOIN unnest($1::timestamptz[], $2::timestamptz[]) AS w(a, b)
                         ON e.recorded_at >= w.a AND e.recorded_at < w.b) AS l
             """,
-            [w[0] for w in windows],
-            [w[1] for w in windows],
-        )
-    finally:
-        await connection.close()
+        windows,
+    )
     return {key: round(float(value), 2) if value is not None else float("nan") for key, value in dict(row).items()}
 
 
@@ -954,7 +936,7 @@ def run(context: Any) -> list[Any]:
     (the real `footprint.append_event`, whatever its design) against `plain`, with pgbench, `context.seconds`
     per case over `context.rounds` runs, in a throwaway database on the platform's server. The prototype's
     pending designs run too only with `context.options["prototype"]` (`python -m bench --prototype`)."""
-    from bench.common import Result, platform_sequencer, process_cpu, ratio, throwaway_database
+    from bench.common import Result, platform_sequencer, process_cpu, ratio
 
     pgbench = context.tools.get("pgbench") or shutil.which("pgbench")
     if not pgbench:
@@ -965,7 +947,7 @@ def run(context: Any) -> list[Any]:
         vacuum=True, pgbench=pgbench, round_seconds=context.seconds / context.rounds,
     )  # fmt: skip
     with (
-        throwaway_database(context.database_url, "iro_bench_ceiling") as url,
+        common.throwaway_database(context.database_url, "iro_bench_ceiling") as url,
         platform_sequencer(url) as sequencer_pid,
     ):
         plain_url = db.plain_url(url)

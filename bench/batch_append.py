@@ -52,39 +52,28 @@ sys.path.insert(0, str(ROOT))
 
 import asyncpg  # noqa: E402
 
+from bench.append_ceiling import _CHILD, _ID, _IRO, _OCCURRED, _REQUEST, _SUBJECT, ACTOR, FIELDS, check_chain  # noqa: E402
 from bench.common import (  # noqa: E402
     Context,
     CpuMeter,
     Measurement,
+    PerSecond,
     Result,
     percentile,
     platform_sequencer,
     ratio,
     throwaway_database,
 )
-from shared.footprint import canonical, events  # noqa: E402
-from shared.footprint.models import Actor  # noqa: E402
+from shared.footprint import canonical  # noqa: E402
 
 WORKLOAD = "batch append"
 GOAL = 0.5
 BATCH = 100
 CLIENTS = 8
 
-# The event, with stand-ins that each event's own values replace (they occur nowhere else in the text).
-_ID, _CHILD, _IRO, _SUBJECT = (f"00000000-0000-4000-8000-00000000c00{n}" for n in range(1, 5))
-_REQUEST = "bench-batch-request-stand-in"
-_OCCURRED = dt.datetime(2001, 2, 3, 4, 5, 6, 70809, tzinfo=dt.UTC)
-ACTOR = Actor(sub="iro.bench@example.org", role="iro").as_json()
-EVENT = events.CarePeriodStarted(
-    care_period_id=uuid.UUID(_SUBJECT), child_id=uuid.UUID(_CHILD), started_on=dt.date(2026, 11, 2),
-    legal_status="C2", placement_type="U4", started_before_data=False,
-)  # fmt: skip
-PAYLOAD = canonical.normalise_payload(EVENT.to_payload())
-FIELDS: dict[str, Any] = {
-    "id": uuid.UUID(_ID), "type": EVENT.type, "occurred_at": _OCCURRED, "service": "reviews", "actor": ACTOR,
-    "child_id": uuid.UUID(_CHILD), "iro_id": uuid.UUID(_IRO), "subject_type": "care_period",
-    "subject_id": _SUBJECT, "payload": PAYLOAD, "request_id": _REQUEST,
-}  # fmt: skip
+# The append ceiling's event (bench/append_ceiling.py), with stand-ins that each event's own values replace
+# (they occur nowhere else in the text).
+PAYLOAD = FIELDS["payload"]
 _STAND_INS = (_ID, _CHILD, _IRO, _SUBJECT, _REQUEST, canonical.timestamp(_OCCURRED))
 _PATTERN = re.compile("(" + "|".join(re.escape(s) for s in _STAND_INS) + ")")
 
@@ -177,16 +166,12 @@ class Batch:
 
 
 @dataclass
-class Round:
+class Round(PerSecond):
     events: int
     wall: float
     latencies_ms: list[float]
     cpu: dict[str, float]
     errors: int = 0
-
-    @property
-    def rate(self) -> float:
-        return self.events / self.wall if self.wall else 0.0
 
 
 @dataclass
@@ -304,8 +289,6 @@ async def bench(
                                 processes=processes)  # fmt: skip
             side.rounds.append(one)
             print(f"  batch append round {n + 1}/{rounds} {side.label}: {one.rate:.0f} events/s", file=sys.stderr)
-    from bench.append_ceiling import check_chain
-
     chain = await check_chain(url, "footprint.events")
     return platform_, baseline, {"server_version": version, "chain": chain}
 
@@ -338,25 +321,21 @@ def result(platform_: Side, baseline: Side, info: dict[str, Any], clients: int, 
     )  # fmt: skip
 
 
+def bench_on(server: str, processes: dict[str, int], **knobs: Any) -> tuple[Side, Side, dict[str, Any]]:
+    """`bench(...)` in a throwaway database on the server at `server`, with the platform's sequencer on it
+    when the platform has one (its CPU reported beside `processes`')."""
+    with throwaway_database(server, "iro_bench_batch") as url, platform_sequencer(url) as sequencer:
+        return asyncio.run(bench(url, processes={**processes, **({"sequencer": sequencer} if sequencer else {})},
+                                 **knobs))  # fmt: skip
+
+
 def run(context: Context) -> list[Result]:
     """The workload for `python -m bench`: in a throwaway database on the platform's server."""
     clients = int(context.options.get("clients", CLIENTS))
     size = int(context.options.get("batch", BATCH))
     processes = {"postgres": context.processes["postgres"]} if "postgres" in context.processes else {}
-    with throwaway_database(context.database_url, "iro_bench_batch") as url, platform_sequencer(url) as sequencer:
-        if sequencer:
-            processes["sequencer"] = sequencer
-        p, b, info = asyncio.run(
-            bench(
-                url,
-                seconds=context.seconds,
-                rounds=context.rounds,
-                warmup=context.warmup(1.0),
-                clients=clients,
-                size=size,
-                processes=processes,
-            )
-        )
+    p, b, info = bench_on(context.database_url, processes, seconds=context.seconds, rounds=context.rounds,
+                          warmup=context.warmup(1.0), clients=clients, size=size)  # fmt: skip
     return [result(p, b, info, clients, size)]
 
 
@@ -381,21 +360,8 @@ def main() -> None:
             stack.callback(server.stop)
             url = server.ensure_database("postgres")
             processes = {"postgres": server.pid} if server.pid else {}
-        database = stack.enter_context(throwaway_database(url, "iro_bench_batch"))
-        sequencer = stack.enter_context(platform_sequencer(database))
-        if sequencer:
-            processes["sequencer"] = sequencer
-        p, b, info = asyncio.run(
-            bench(
-                database,
-                seconds=args.seconds,
-                rounds=args.rounds,
-                warmup=args.warmup,
-                clients=args.clients,
-                size=args.batch,
-                processes=processes,
-            )
-        )
+        p, b, info = bench_on(url, processes, seconds=args.seconds, rounds=args.rounds, warmup=args.warmup,
+                              clients=args.clients, size=args.batch)  # fmt: skip
     outcome = result(p, b, info, args.clients, args.batch)
     for m in (outcome.platform, outcome.baseline):
         assert m is not None

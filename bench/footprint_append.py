@@ -20,8 +20,6 @@ import contextlib
 import datetime as dt
 import os
 import platform
-import re
-import resource
 import secrets
 import statistics
 import sys
@@ -32,13 +30,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import psutil
 from sqlalchemy import MetaData, insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from bench.common import cpu_by_pid, own_cpu, postmaster_of, server_key, throwaway_database, write_results
 from shared import db, migrate
 from shared.embedded import EmbeddedPostgres
 from shared.footprint import canonical, events
@@ -159,31 +156,22 @@ OPS: dict[str, Callable[[AsyncSession], Awaitable[int]]] = {
 
 def find_postmaster(backend_pid: int, local: bool) -> psutil.Process | None:
     """The server's postmaster: our backend's parent, when the server runs on this machine."""
-    try:
-        parent = psutil.Process(backend_pid).parent() if local else None
-    except psutil.Error:
-        return None
-    return parent if parent is not None and "postgres" in parent.name() else None
+    return postmaster_of(backend_pid) if local else None
 
 
 def server_cpu(postmaster: psutil.Process | None) -> dict[int, float] | None:
     """CPU seconds (user + system) of the postmaster and each of its children, by pid."""
     if postmaster is None:
         return None
-    out: dict[int, float] = {}
     try:
-        for process in [postmaster, *postmaster.children(recursive=True)]:
-            with contextlib.suppress(psutil.Error):  # a process that has just gone
-                times = process.cpu_times()
-                out[process.pid] = times.user + times.system
+        family = [postmaster, *postmaster.children(recursive=True)]
     except psutil.Error:
         return None
-    return out
+    return cpu_by_pid(family)
 
 
 def client_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    return own_cpu(children=False)
 
 
 def machine_cpu() -> float:
@@ -401,31 +389,6 @@ def _reading(by: dict[tuple[str, int], Case], cores: int) -> list[str]:
     return out
 
 
-def write_results(section_key: str, body: str) -> None:
-    start, end = f"<!-- bench:{section_key} -->", f"<!-- /bench:{section_key} -->"
-    block = f"{start}\n{body}{end}\n"
-    current = RESULTS.read_text() if RESULTS.exists() else "# Footprint append benchmark: results\n"
-    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end) + r"\n?", re.S)
-    if pattern.search(current):
-        updated = pattern.sub(lambda _: block, current)
-    else:
-        updated = current.rstrip("\n") + "\n\n" + block
-    RESULTS.write_text(updated)
-
-
-def _with_database(url: str, database: str) -> str:
-    parts = urlsplit(db.plain_url(url))
-    return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, parts.fragment))
-
-
-async def _admin(url: str, statement: str) -> None:
-    connection = await asyncpg.connect(_with_database(url, "postgres"))
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="measured seconds per case (default 5)")
@@ -435,33 +398,24 @@ def main() -> None:
     parser.add_argument("--write-results", action="store_true", help=f"write/update {RESULTS.name}")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="iro-bench-pg-") as folder:
-        server: EmbeddedPostgres | None = None
+    with contextlib.ExitStack() as stack:
+        folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="iro-bench-pg-"))
         if args.database_url:
-            database = f"iro_bench_{secrets.token_hex(4)}"
-            asyncio.run(_admin(args.database_url, f'CREATE DATABASE "{database}"'))
-            url = _with_database(args.database_url, database)
-            host = urlsplit(url).hostname or "localhost"
-            local = host in ("localhost", "127.0.0.1", "::1") or host.startswith("/")
-            key = f"{host}:{urlsplit(url).port or 5432}"
+            url = stack.enter_context(throwaway_database(args.database_url, "iro_bench", migrate_to_head=False))
+            key, local = server_key(url)
             title = f"PostgreSQL at {key}"
         else:
             server = EmbeddedPostgres(Path(folder) / "pg")
             server.start()
+            stack.callback(server.stop)
             url, local, key, title = server.ensure_database("iro_bench"), True, "embedded", "Embedded PostgreSQL"
-        try:
-            migrate.upgrade(url)
-            print(f"benchmarking on {title}: {args.seconds:g} s per case", file=sys.stderr)
-            cases, info = asyncio.run(bench(url, args.seconds, args.warmup, args.rounds, local))
-        finally:
-            if server is not None:
-                server.stop()
-            else:
-                asyncio.run(_admin(args.database_url, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        migrate.upgrade(url)
+        print(f"benchmarking on {title}: {args.seconds:g} s per case", file=sys.stderr)
+        cases, info = asyncio.run(bench(url, args.seconds, args.warmup, args.rounds, local))
     body = report(cases, info, title, args)
     print(body)
     if args.write_results:
-        write_results(key, body)
+        write_results(key, body, path=RESULTS, title="# Footprint append benchmark: results\n")
 
 
 if __name__ == "__main__":

@@ -67,11 +67,7 @@ import dataclasses
 import datetime as dt
 import json
 import os
-import re
-import resource
-import secrets
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -80,7 +76,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -90,7 +86,8 @@ import httpx  # noqa: E402
 import psutil  # noqa: E402
 from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect  # noqa: E402
 
-from bench import footprint_scale_data  # noqa: E402
+from bench import common, footprint_scale_data  # noqa: E402
+from bench._load import WRK_DONE, run_wrk  # noqa: E402
 from bench.common import Context, Measurement, Result, Scale, percentile, ratio  # noqa: E402
 from shared import db  # noqa: E402
 from shared.footprint import read  # noqa: E402
@@ -109,26 +106,18 @@ DEEP_GOAL = 1.5
 VERIFY_GOAL = 2.0
 HEALTHZ_GOAL_MS = 100.0
 QUANTILES = 1000
-WRK_SCRIPT = """
+WRK_PATHS = """
 paths = {%s}
 counter = 0
 request = function()
   counter = counter + 1
   return wrk.format("GET", paths[(counter %% #paths) + 1])
 end
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format("BENCH %%d %%d %%d\\n", summary.requests, summary.duration,
-                         e.connect + e.read + e.write + e.status + e.timeout))
-  for k = 1, 1000 do
-    io.write(string.format("Q %%d\\n", latency:percentile((k - 0.5) / 10)))
-  end
-end
 """
 
 
 def say(message: str) -> None:
-    print(f"[footprint_scale] {message}", file=sys.stderr, flush=True)
+    common.say(f"[footprint_scale] {message}")
 
 
 # --- Cases -------------------------------------------------------------------------------------
@@ -242,12 +231,6 @@ async def build_cases(connection: asyncpg.Connection, client: httpx.Client, secr
 # --- Load generators ---------------------------------------------------------------------------
 
 
-def own_cpu() -> float:
-    """CPU seconds of this process and its reaped children (wrk)."""
-    usages = (resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN))
-    return sum(u.ru_utime + u.ru_stime for u in usages)
-
-
 class Meter:
     """CPU seconds of the platform's processes (by name, from `context.processes`; postgres with its children)."""
 
@@ -258,18 +241,10 @@ class Meter:
                 self.processes[name] = psutil.Process(pid)
 
     def snapshot(self) -> dict[str, float]:
-        out = {"load": own_cpu()}
+        out = {"load": common.own_cpu()}
         for name, process in self.processes.items():
-            family = [process]
-            if name == "postgres":
-                with contextlib.suppress(psutil.Error):
-                    family += process.children(recursive=True)
-            total = 0.0
-            for member in family:
-                with contextlib.suppress(psutil.Error):
-                    times = member.cpu_times()
-                    total += times.user + times.system
-            out[name] = total
+            family = common.process_family(process) if name == "postgres" else [process]
+            out[name] = sum(common.cpu_by_pid(family).values())
         return out
 
     @staticmethod
@@ -288,18 +263,10 @@ class Run:
 def wrk_run(wrk: str, folder: Path, base: str, paths: Sequence[str], token: str, clients: int, seconds: float) -> Run:
     script = folder / f"paths-{abs(hash(tuple(paths)))}.lua"
     if not script.exists():
-        script.write_text(WRK_SCRIPT % ", ".join(json.dumps(p) for p in paths))
-    command = [
-        wrk, "-t1", f"-c{clients}", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", str(script),
-        "-H", f"Authorization: Bearer {token}", base + paths[0],
-    ]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
-    found = re.search(r"^BENCH (\d+) (\d+) (\d+)$", done.stdout, re.M)
-    quantiles = [int(q) / 1000 for q in re.findall(r"^Q (\d+)$", done.stdout, re.M)]
-    if done.returncode != 0 or found is None or len(quantiles) != QUANTILES:
-        raise RuntimeError(f"wrk exited {done.returncode}:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
-    requests, duration_us, errors = (int(x) for x in found.groups())
-    return Run(requests, errors, duration_us / 1e6, quantiles)
+        script.write_text(WRK_PATHS % ", ".join(json.dumps(p) for p in paths) + WRK_DONE)
+    headers = {"Authorization": f"Bearer {token}"}
+    out = run_wrk(wrk, script, base + paths[0], headers=headers, clients=clients, seconds=seconds)
+    return Run(out.requests, out.errors, out.duration, [q / 1000 for q in out.quantiles_us])
 
 
 def httpx_run(base: str, paths: Sequence[str], token: str, clients: int, seconds: float) -> Run:
@@ -710,21 +677,8 @@ def table(results: list[Result]) -> str:
 def database(url: str | None, folder: Path) -> Iterator[tuple[str, int | None]]:
     """A fresh database (URL, the embedded postmaster's pid or None), dropped or stopped afterwards."""
     if url:
-        name = f"iro_bench_fp_{secrets.token_hex(4)}"
-
-        async def admin(statement: str) -> None:
-            connection = await asyncpg.connect(db.plain_url(url))
-            try:
-                await connection.execute(statement)
-            finally:
-                await connection.close()
-
-        asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-        parts = urlsplit(url)
-        try:
-            yield urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment)), None
-        finally:
-            asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        with common.throwaway_database(url, "iro_bench_fp", migrate_to_head=False) as own:
+            yield own, None
         return
     from shared.embedded import EmbeddedPostgres
 

@@ -44,7 +44,6 @@ every event has a `request_id`.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import hashlib
 import random
@@ -60,6 +59,7 @@ sys.path.insert(0, str(ROOT))
 
 import asyncpg  # noqa: E402
 
+from bench.common import data_parser  # noqa: E402
 from shared import db  # noqa: E402
 from shared.footprint import canonical, events  # noqa: E402
 from shared.footprint.append import APPEND_LOCK_KEY  # noqa: E402
@@ -387,8 +387,7 @@ async def load(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database-url", required=True, help="a database migrated to head (its owner)")
+    parser = data_parser(__doc__, "a database migrated to head (its owner)")
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=15)
     args = parser.parse_args()

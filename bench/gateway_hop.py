@@ -25,8 +25,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import platform
-import re
-import resource
 import shutil
 import subprocess
 import sys
@@ -52,33 +50,20 @@ from starlette.requests import Request  # noqa: E402
 from starlette.responses import Response, StreamingResponse  # noqa: E402
 from starlette.routing import Route  # noqa: E402
 
+from bench import common  # noqa: E402
+from bench._load import WRK_DONE, run_wrk  # noqa: E402
+from bench.common import MANAGER  # noqa: E402
 from services.gateway.proxy import NOT_FROM_CLIENT, NOT_TO_CLIENT  # noqa: E402
 from shared.auth import mint_development_token  # noqa: E402
 from shared.settings import CommonSettings  # noqa: E402
 from tests.e2e.processes import Platform, free_ports, start_platform  # noqa: E402
 
-RESULTS = Path(__file__).with_name("RESULTS.md")
 SECTION = "gateway-hop"
 TARGETS = ("direct", "gateway", "proxy-httpx", "proxy-aiohttp")
 CLIENTS = (1, 16)
 MAX_REQUESTS_PER_RUN = 500_000  # a bound on count as well as on time (the aiohttp loader)
 POOL = 100  # pooled connections per proxy, as the gateway's GATEWAY_MAX_CONNECTIONS default
-MANAGER = "manager@council.gov.uk"
 IRO = "alice@council.gov.uk"
-
-# wrk: print the request count, duration and errors, and the latency distribution as 1000 quantiles
-# (0.05 %, 0.15 %, ... 99.95 %), each standing for 1/1000 of the run's requests, so that rounds can be
-# merged. (Debian's wrk 4.1.0 does not give its histogram buckets to Lua.)
-WRK_SCRIPT = """
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format("BENCH %d %d %d\\n", summary.requests, summary.duration,
-                         e.connect + e.read + e.write + e.status + e.timeout))
-  for k = 1, 1000 do
-    io.write(string.format("Q %d\\n", latency:percentile((k - 0.5) / 10)))
-  end
-end
-"""
 QUANTILES = 1000
 
 
@@ -176,47 +161,7 @@ def start_proxy(kind: str, upstream: str, log: Path) -> tuple[subprocess.Popen[b
     return process, f"http://127.0.0.1:{port}"
 
 
-def wait_answering(url: str, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    with httpx.Client(timeout=2.0) as client:
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"{url}: the process exited with code {process.returncode}")
-            with contextlib.suppress(httpx.TransportError):
-                if client.get(f"{url}/readyz").status_code == 200:
-                    return
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{url} did not answer in {timeout:.0f} s")
-            time.sleep(0.1)
-
-
 # --- CPU accounting ----------------------------------------------------------------------------
-
-
-def own_cpu() -> float:
-    """CPU seconds of this process and of its reaped children (wrk, once it has exited)."""
-    total = 0.0
-    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
-        usage = resource.getrusage(who)
-        total += usage.ru_utime + usage.ru_stime
-    return total
-
-
-def machine_cpu() -> tuple[float, float]:
-    """CPU seconds every process of this machine has used (all cores), and the seconds stolen by the
-    hypervisor (this is a VM: time its vCPUs wanted to run and were not given)."""
-    times = psutil.cpu_times()
-    busy = times.user + times.nice + times.system + getattr(times, "irq", 0.0) + getattr(times, "softirq", 0.0)
-    return busy, getattr(times, "steal", 0.0)
-
-
-def process_cpu(processes: list[psutil.Process]) -> dict[int, float]:
-    out: dict[int, float] = {}
-    for process in processes:
-        with contextlib.suppress(psutil.Error):  # a process that has just gone
-            times = process.cpu_times()
-            out[process.pid] = times.user + times.system
-    return out
 
 
 @dataclass
@@ -227,25 +172,14 @@ class Watched:
     reviews: psutil.Process
     postmaster: psutil.Process | None
 
-    def postgres(self) -> list[psutil.Process]:
-        if self.postmaster is None:
-            return []
-        with contextlib.suppress(psutil.Error):
-            return [self.postmaster, *self.postmaster.children(recursive=True)]
-        return []
-
     def snapshot(self) -> dict[str, Any]:
         return {
-            "own": own_cpu(),
-            "machine": machine_cpu(),
-            "hops": {target: process_cpu([p]) for target, p in self.hops.items()},
-            "reviews": process_cpu([self.reviews]),
-            "postgres": process_cpu(self.postgres()),
+            "own": common.own_cpu(),
+            "machine": common.machine_cpu(),
+            "hops": {target: common.cpu_by_pid([p]) for target, p in self.hops.items()},
+            "reviews": common.cpu_by_pid([self.reviews]),
+            "postgres": common.cpu_by_pid(common.process_family(self.postmaster)),
         }
-
-
-def _delta(after: dict[int, float], before: dict[int, float]) -> float:
-    return sum(value - before.get(pid, 0.0) for pid, value in after.items())
 
 
 def find_processes(platform_: Platform, proxies: dict[str, subprocess.Popen[bytes]]) -> Watched:
@@ -258,13 +192,7 @@ def find_processes(platform_: Platform, proxies: dict[str, subprocess.Popen[byte
                     return process
         raise RuntimeError(f"no {name} process under iro serve")
 
-    pgdata = str((platform_.data_dir / "pg").resolve())
-    postmaster = None
-    for process in psutil.process_iter(["name", "cmdline"]):
-        cmdline = " ".join(process.info["cmdline"] or [])
-        if "postgres" in (process.info["name"] or "") and pgdata in cmdline:
-            postmaster = process
-            break
+    postmaster = common.embedded_postmaster(platform_.data_dir)
     hops = {"gateway": service("gateway")}
     hops.update({f"proxy-{kind}": psutil.Process(p.pid) for kind, p in proxies.items()})
     return Watched(hops=hops, reviews=service("reviews"), postmaster=postmaster)
@@ -292,20 +220,11 @@ class Run:
 
 
 def wrk_run(wrk: str, script: Path, url: str, token: str, clients: int, seconds: float) -> Run:
-    command = [
-        wrk, "-t1", f"-c{clients}", f"-d{max(1, round(seconds))}s", "--timeout", "10s",
-        "-s", str(script), "-H", f"Authorization: Bearer {token}", url,
-    ]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
-    bench = re.search(r"^BENCH (\d+) (\d+) (\d+)$", done.stdout, re.M)
-    quantiles = [int(q) for q in re.findall(r"^Q (\d+)$", done.stdout, re.M)]
-    if done.returncode != 0 or bench is None or len(quantiles) != QUANTILES:
-        raise RuntimeError(f"wrk exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
-    requests, duration_us, errors = (int(x) for x in bench.groups())
+    out = run_wrk(wrk, script, url, headers={"Authorization": f"Bearer {token}"}, clients=clients, seconds=seconds)
     latencies: Counter[int] = Counter()
-    for us in quantiles:
-        latencies[us] += requests / QUANTILES
-    return Run(requests=requests, errors=errors, duration=duration_us / 1e6, latencies=latencies)
+    for us in out.quantiles_us:
+        latencies[us] += out.requests / QUANTILES
+    return Run(requests=out.requests, errors=out.errors, duration=out.duration, latencies=latencies)
 
 
 async def aiohttp_load(url: str, token: str, clients: int, seconds: float, max_requests: int) -> Run:
@@ -340,7 +259,7 @@ class Loader:
         self.kind = kind
         self.wrk = shutil.which("wrk") if kind == "wrk" else None
         self.script = folder / "report.lua"
-        self.script.write_text(WRK_SCRIPT)
+        self.script.write_text(WRK_DONE)
 
     def describe(self) -> str:
         if self.wrk:
@@ -417,10 +336,10 @@ def measure_once(
     case.cpu["load"] += after["own"] - before["own"]
     case.cpu["machine"] += after["machine"][0] - before["machine"][0]
     case.cpu["steal"] += after["machine"][1] - before["machine"][1]
-    case.cpu["reviews"] += _delta(after["reviews"], before["reviews"])
-    case.cpu["postgres"] += _delta(after["postgres"], before["postgres"])
+    case.cpu["reviews"] += common.cpu_delta(after["reviews"], before["reviews"])
+    case.cpu["postgres"] += common.cpu_delta(after["postgres"], before["postgres"])
     if case.target in watched.hops:
-        case.cpu["hop"] += _delta(after["hops"][case.target], before["hops"][case.target])
+        case.cpu["hop"] += common.cpu_delta(after["hops"][case.target], before["hops"][case.target])
 
 
 def make_data(gateway: str, *, tag: str = "1", today: dt.date | None = None) -> tuple[str, str]:
@@ -478,7 +397,7 @@ def bench(args: argparse.Namespace, folder: Path) -> tuple[list[Case], dict[str,
         for kind in ("httpx", "aiohttp"):
             proxies[kind], urls[f"proxy-{kind}"] = start_proxy(kind, platform_.url("reviews"), folder / f"{kind}.log")
         for kind, process in proxies.items():
-            wait_answering(urls[f"proxy-{kind}"], process)
+            common.wait_answering(urls[f"proxy-{kind}"], process, what=f"proxy-{kind}")
         check_targets(urls, path, token)
         watched = find_processes(platform_, proxies)
         info = {
@@ -503,11 +422,7 @@ def bench(args: argparse.Namespace, folder: Path) -> tuple[list[Case], dict[str,
         for process in proxies.values():
             process.terminate()
         for process in proxies.values():
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            common.stop_process(process)
         code = platform_.stop()
         if code != 0:
             print(f"iro serve exited {code}; its log:\n{platform_.log.read_text()}", file=sys.stderr)
@@ -538,7 +453,7 @@ def run(context: Any) -> list[Any]:
     reviews = context.services["reviews"]
     proxy, proxy_url = start_proxy("aiohttp", reviews, context.folder / f"proxy-aiohttp-{tag}.log")
     try:
-        wait_answering(proxy_url, proxy)
+        common.wait_answering(proxy_url, proxy, what="proxy-aiohttp")
         urls = {"direct": reviews, "gateway": context.gateway, "proxy-aiohttp": proxy_url}
         check_targets(urls, path, token)
         postgres = context.processes.get("postgres")
@@ -556,12 +471,7 @@ def run(context: Any) -> list[Any]:
                 warmup = 0.0 if context.smoke else 1.0  # wrk runs 1 s at least: a smoke run warms up in no time
                 measure_once(cases[key], loader, urls[key[0]] + path, token, warmup, per_round, watched)
     finally:
-        proxy.terminate()
-        try:
-            proxy.wait(10)
-        except subprocess.TimeoutExpired:
-            proxy.kill()
-            proxy.wait()
+        common.stop_process(proxy)
 
     def measurement(case: Case, label: str) -> Measurement:
         hop = {"gateway": "gateway", "proxy-aiohttp": "proxy"}.get(case.target)
@@ -612,14 +522,6 @@ def run(context: Any) -> list[Any]:
 # --- Reporting -----------------------------------------------------------------------------------
 
 
-def cpu_model() -> str:
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
-
-
 def _versions() -> str:
     import starlette
 
@@ -643,7 +545,7 @@ def report(cases: list[Case], info: dict[str, str], args: argparse.Namespace) ->
         "",
         f"- Date: {now}; {args.seconds:g} s measured per case in {args.rounds} rounds of {per_round:g} s, each "
         f"round running every case once (rotating order, {args.warmup:g} s warm-up before each)",
-        f"- Machine: {cores} cores, {cpu_model()}, {platform.platform()}",
+        f"- Machine: {cores} cores, {common.cpu_model()}, {platform.platform()}",
         f"- PostgreSQL {info['postgres']} (embedded, `iro serve`); {_versions()}",
         f"- Request: `{info['path']}` (the reviews service reads the child, its open care period and its "
         "allocation: three queries), a manager's bearer token; load generator: " + info["loader"],
@@ -783,25 +685,13 @@ def reading(by: dict[tuple[str, int], Case], cores: int) -> list[str]:
     return out
 
 
-def write_results(body: str) -> None:
-    start, end = f"<!-- bench:{SECTION} -->", f"<!-- /bench:{SECTION} -->"
-    block = f"{start}\n{body}{end}\n"
-    current = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end) + r"\n?", re.S)
-    if pattern.search(current):
-        updated = pattern.sub(lambda _: block, current)
-    else:
-        updated = current.rstrip("\n") + "\n\n" + block
-    RESULTS.write_text(updated)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per case (default 10)")
     parser.add_argument("--rounds", type=int, default=5, help="rounds, each running every case (default 5)")
     parser.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds before each run (default 1)")
     parser.add_argument("--loader", choices=("auto", "wrk", "aiohttp"), default="auto", help="wrk if installed")
-    parser.add_argument("--write-results", action="store_true", help=f"write/update its section in {RESULTS.name}")
+    parser.add_argument("--write-results", action="store_true", help="write/update its section in RESULTS.md")
     parser.add_argument("--serve-proxy", choices=("httpx", "aiohttp"), help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--upstream", help=argparse.SUPPRESS)
@@ -815,7 +705,7 @@ def main() -> None:
     body = report(cases, info, args)
     print(body)
     if args.write_results:
-        write_results(body)
+        common.write_results(SECTION, body)
 
 
 if __name__ == "__main__":

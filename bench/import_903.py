@@ -33,7 +33,8 @@ sys.path.insert(0, str(ROOT))  # for tests.e2e.processes, when run as `python be
 import httpx  # noqa: E402
 import psutil  # noqa: E402
 
-from bench.ingest import databases, write_results  # noqa: E402
+from bench.common import write_results  # noqa: E402
+from bench.ingest import databases  # noqa: E402
 from shared.auth import mint_development_token  # noqa: E402
 from shared.settings import CommonSettings  # noqa: E402
 from tests.e2e.processes import start_platform  # noqa: E402

@@ -36,8 +36,6 @@ import os
 import platform
 import random
 import re
-import resource
-import secrets
 import shutil
 import signal
 import statistics
@@ -51,7 +49,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # for tests.e2e.processes, when run as `python bench/ingest.py`
@@ -60,6 +57,7 @@ import asyncpg  # noqa: E402
 import httpx  # noqa: E402
 import psutil  # noqa: E402
 
+from bench import common  # noqa: E402
 from shared import db, migrate  # noqa: E402
 from shared.auth import mint_development_token  # noqa: E402
 from shared.embedded import EmbeddedPostgres  # noqa: E402
@@ -70,7 +68,6 @@ from shared.ingest import envelope, signing  # noqa: E402
 from shared.settings import CommonSettings  # noqa: E402
 from tests.e2e.processes import Platform, start_platform  # noqa: E402
 
-RESULTS = Path(__file__).with_name("RESULTS.md")
 SOURCE = "mosaic"
 FEED = "mosaic-feed"  # the integration token's subject
 MANAGER = "manager@council.gov.uk"
@@ -629,49 +626,18 @@ async def baseline_iros(connection: asyncpg.Connection, emails: list[str]) -> di
 ROLES = ("load", "gateway", "reviews", "participation", "escalations", "postgres")
 
 
-def own_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def machine_cpu() -> tuple[float, float]:
-    """Busy CPU seconds of the whole machine (all cores), and those the hypervisor stole."""
-    times = psutil.cpu_times()
-    busy = times.user + times.nice + times.system + getattr(times, "irq", 0.0) + getattr(times, "softirq", 0.0)
-    return busy, getattr(times, "steal", 0.0)
-
-
-def _cpu_of(processes: list[psutil.Process]) -> dict[int, float]:
-    out: dict[int, float] = {}
-    for process in processes:
-        with contextlib.suppress(psutil.Error):  # a process that has just gone
-            times = process.cpu_times()
-            out[process.pid] = times.user + times.system
-    return out
-
-
 @dataclass
 class Watched:
     services: dict[str, psutil.Process]
     postmaster: psutil.Process | None
 
     def snapshot(self) -> dict[str, Any]:
-        postgres: list[psutil.Process] = []
-        if self.postmaster is not None:
-            with contextlib.suppress(psutil.Error):
-                postgres = [self.postmaster, *self.postmaster.children(recursive=True)]
         return {
-            "load": own_cpu(),
-            "machine": machine_cpu(),
-            "postgres": _cpu_of(postgres),
-            **{name: _cpu_of([p]) for name, p in self.services.items()},
+            "load": common.own_cpu(children=False),  # this process only
+            "machine": common.machine_cpu(),
+            "postgres": common.cpu_by_pid(common.process_family(self.postmaster)),
+            **{name: common.cpu_by_pid([p]) for name, p in self.services.items()},
         }
-
-
-def _delta(after: Any, before: Any) -> float:
-    if isinstance(after, dict):
-        return float(sum(value - before.get(pid, 0.0) for pid, value in after.items()))
-    return float(after - before)
 
 
 def find_watched(platform_: Platform, backend_pid: int, local: bool) -> Watched:
@@ -682,12 +648,7 @@ def find_watched(platform_: Platform, backend_pid: int, local: bool) -> Watched:
             with contextlib.suppress(psutil.Error):
                 if f"services.{name}.main:create_app" in " ".join(process.cmdline()):
                     services[name] = process
-    postmaster = None
-    if local:
-        with contextlib.suppress(psutil.Error):
-            parent = psutil.Process(backend_pid).parent()
-            postmaster = parent if parent is not None and "postgres" in parent.name() else None
-    return Watched(services, postmaster)
+    return Watched(services, common.postmaster_of(backend_pid) if local else None)
 
 
 # --- Measuring ---------------------------------------------------------------------------------------
@@ -744,7 +705,7 @@ def timed(side: Side, watched: Watched, count: int, measured: bool, pause: float
             elif role == "steal":
                 side.cpu[role] += after["machine"][1] - before["machine"][1]
             elif role in after:
-                side.cpu[role] += _delta(after[role], before[role])
+                side.cpu[role] += common.cpu_delta(after[role], before[role])
     return result
 
 
@@ -912,14 +873,6 @@ def summarise_profile(folded: str, top: int = 20) -> str:
 # --- Reporting ---------------------------------------------------------------------------------------
 
 
-def cpu_model() -> str:
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
-
-
 def report(result: dict[str, Any], title: str, args: argparse.Namespace) -> str:
     sides: dict[str, Side] = result["sides"]
     p, b = sides["platform"], sides["baseline"]
@@ -931,7 +884,7 @@ def report(result: dict[str, Any], title: str, args: argparse.Namespace) -> str:
         "",
         f"- Date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; `bench/ingest.py --children {args.children}"
         f" --seed {args.seed} --batch {args.batch}`",
-        f"- Machine: {cores} cores, {cpu_model()}, {platform.platform()}; Python {platform.python_version()}",
+        f"- Machine: {cores} cores, {common.cpu_model()}, {platform.platform()}; Python {platform.python_version()}",
         f"- PostgreSQL {result['info']['server_version']}, synchronous_commit={result['info']['synchronous_commit']}",
         f"- Stream: {result['events']} events of {args.children} children in {result['batches']} batches of "
         f"{args.batch} ({kinds}); the first {args.warmup_batches} batches of each writer are not counted; each batch "
@@ -1020,51 +973,17 @@ def reading(p: Side, b: Side, cores: int) -> list[str]:
     return out
 
 
-def write_results(section_key: str, body: str) -> None:
-    start, end = f"<!-- bench:{section_key} -->", f"<!-- /bench:{section_key} -->"
-    block = f"{start}\n{body}{end}\n"
-    current = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end) + r"\n?", re.S)
-    if pattern.search(current):
-        updated = pattern.sub(lambda _: block, current)
-    else:
-        updated = current.rstrip("\n") + "\n\n" + block
-    RESULTS.write_text(updated)
-
-
-def _with_database(url: str, database: str) -> str:
-    parts = urlsplit(db.plain_url(url))
-    return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, parts.fragment))
-
-
-async def _admin(url: str, *statements: str) -> None:
-    connection = await asyncpg.connect(_with_database(url, "postgres"))
-    try:
-        for statement in statements:
-            await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
 @contextlib.contextmanager
 def databases(url: str | None, folder: Path) -> Iterator[tuple[str, str, bool, str, str]]:
     """(platform URL, baseline URL, server is local, results key, title): two fresh databases on the
     server at `url`, dropped afterwards, or on an embedded server started in `folder`."""
     if url:
-        names = [f"iro_bench_ingest_{secrets.token_hex(4)}_{side}" for side in ("p", "b")]
-        asyncio.run(_admin(url, *(f'CREATE DATABASE "{name}"' for name in names)))
-        host = urlsplit(url).hostname or "localhost"
-        key = f"{host}:{urlsplit(url).port or 5432}"
-        try:
-            yield (
-                _with_database(url, names[0]),
-                _with_database(url, names[1]),
-                host in ("localhost", "127.0.0.1", "::1") or host.startswith("/"),
-                f"ingest-{key}",
-                f"PostgreSQL at {key}",
-            )
-        finally:
-            asyncio.run(_admin(url, *(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)' for name in names)))
+        key, local = common.server_key(url)
+        with (
+            common.throwaway_database(url, "iro_bench_ingest_p", migrate_to_head=False) as platform_url,
+            common.throwaway_database(url, "iro_bench_ingest_b", migrate_to_head=False) as baseline_url,
+        ):
+            yield platform_url, baseline_url, local, f"ingest-{key}", f"PostgreSQL at {key}"
         return
     server = EmbeddedPostgres(folder / "pg")
     server.start()
@@ -1088,7 +1007,7 @@ def main() -> None:
     parser.add_argument("--warmup-batches", type=int, default=2, help="batches of each writer not counted")
     parser.add_argument("--pause", type=float, default=0.5, help="seconds after each batch (default 0.5)")
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"), help="a server to use instead")
-    parser.add_argument("--write-results", action="store_true", help=f"write/update its section in {RESULTS.name}")
+    parser.add_argument("--write-results", action="store_true", help="write/update its section in RESULTS.md")
     parser.add_argument("--profile", type=Path, help="a folder: py-spy samples the platform's processes into it")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up (the platform, the databases) on kill
@@ -1103,7 +1022,7 @@ def main() -> None:
     body = report(result, title, args)
     print(body)
     if args.write_results:
-        write_results(key, body)
+        common.write_results(key, body)
 
 
 if __name__ == "__main__":

@@ -50,7 +50,6 @@ theirs. Finally `VACUUM (ANALYZE)`, as autovacuum would have done over a year.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import datetime as dt
 import hashlib
@@ -66,6 +65,7 @@ sys.path.insert(0, str(ROOT))
 
 import asyncpg  # noqa: E402
 
+from bench.common import data_parser  # noqa: E402
 from shared import db, migrate  # noqa: E402
 from shared.calendar import WorkingCalendar  # noqa: E402
 from shared.footprint import canonical  # noqa: E402
@@ -722,8 +722,7 @@ async def load(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database-url", required=True, help="an empty database migrated to head")
+    parser = data_parser(__doc__, "an empty database migrated to head")
     parser.add_argument("--children", type=int, default=83_000)
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--migrate", action="store_true", help="apply the migrations first")

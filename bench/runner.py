@@ -47,7 +47,6 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -55,12 +54,12 @@ sys.path.insert(0, str(ROOT))
 import asyncpg  # noqa: E402
 import psutil  # noqa: E402
 
-from bench.common import Context, Measurement, Result, Scale, ratio, throwaway_database  # noqa: E402
+from bench import common  # noqa: E402
+from bench.common import RESULTS_MD, Context, Measurement, Result, Scale, ratio, say  # noqa: E402
 from shared import db, migrate  # noqa: E402
 from shared.auth import mint_development_token  # noqa: E402
 from shared.settings import CommonSettings  # noqa: E402
 
-RESULTS_MD = ROOT / "bench" / "RESULTS.md"
 RESULTS_DIR = ROOT / "bench" / "results"
 NATIONAL_FROM = 10_000  # children: a run at or above this is the national run, with its own section and file
 
@@ -70,8 +69,11 @@ def scale_label(children: int) -> str:
     return "national" if children >= NATIONAL_FROM else "small"
 
 
-def marks(label: str) -> tuple[str, str]:
-    return f"<!-- bench:one-command-{label} -->", f"<!-- /bench:one-command-{label} -->"
+def section(label: str) -> str:
+    """The section of RESULTS.md a run of this scale writes: `<!-- bench:one-command-<label> -->`."""
+    return f"one-command-{label}"
+
+
 SERVICES = ("gateway", "reviews", "escalations", "participation")
 LIBRARIES = ("fastapi", "starlette", "uvicorn", "sqlalchemy", "asyncpg", "pydantic", "httpx", "aiohttp", "psutil")
 MEMORY_GOAL = 10.0  # % RSS growth across the repeat
@@ -100,10 +102,6 @@ WORKLOADS = (
     Workload("batch-append", "batch append", "bench.batch_append"),
 )
 ALIASES = {"footprint-query": "footprint", "footprint-verify": "footprint", "memory": "memory"}
-
-
-def say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 # --- Options -----------------------------------------------------------------------------------------------
@@ -177,10 +175,7 @@ def select(only: str | None, skip: str | None) -> list[Workload]:
 def find_tools(install: bool) -> dict[str, str]:
     """wrk, pgbench and py-spy where installed; a missing wrk or pgbench is installed with apt-get when this
     runs as root on Debian/Ubuntu (and `install`), else the command to install it is printed."""
-    tools = {name: path for name in ("wrk", "pgbench", "py-spy") if (path := shutil.which(name))}
-    spy = Path(sys.executable).with_name("py-spy")
-    if "py-spy" not in tools and spy.exists():
-        tools["py-spy"] = str(spy)
+    tools = common.installed_tools()
     missing = [name for name in ("wrk", "pgbench") if name not in tools]
     if not missing:
         return tools
@@ -229,10 +224,8 @@ class Database:
 def database(url: str | None, folder: Path) -> Iterator[Database]:
     """An embedded server in `folder`, or a throwaway database on the server at `url`."""
     if url:
-        host = urlsplit(url).hostname or "localhost"
-        key = f"{host}:{urlsplit(url).port or 5432}"
-        local = host in ("localhost", "127.0.0.1", "::1") or host.startswith("/")
-        with throwaway_database(db.plain_url(url), "iro_bench", migrate_to_head=False) as own:
+        key, local = common.server_key(url)
+        with common.throwaway_database(db.plain_url(url), "iro_bench", migrate_to_head=False) as own:
             yield Database(own, f"PostgreSQL at {key}", local, asyncio.run(_postmaster(own)) if local else None)
         return
     from shared.embedded import EmbeddedPostgres
@@ -251,11 +244,8 @@ async def _postmaster(url: str) -> int | None:
         backend = int(await connection.fetchval("SELECT pg_backend_pid()"))
     finally:
         await connection.close()
-    with contextlib.suppress(psutil.Error):
-        parent = psutil.Process(backend).parent()
-        if parent is not None and "postgres" in parent.name():
-            return parent.pid
-    return None
+    postmaster = common.postmaster_of(backend)
+    return None if postmaster is None else postmaster.pid
 
 
 async def _server_info(url: str) -> dict[str, str]:
@@ -557,19 +547,11 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def cpu_model() -> str:
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
-
-
 def machine() -> dict[str, Any]:
     return {
         "hostname": socket.gethostname(),
         "cores": os.cpu_count() or 1,
-        "cpu": cpu_model(),
+        "cpu": common.cpu_model(),
         "ram_gib": round(psutil.virtual_memory().total / 2**30, 1),
         "os": platform.platform(),
         "python": platform.python_version(),
@@ -699,18 +681,6 @@ def table(run: Run) -> str:
     return "\n".join([*lines, "Notes:", "", *notes] if notes else lines) + "\n"
 
 
-def write_results_md(body: str, label: str) -> None:
-    start_mark, end_mark = marks(label)
-    block = f"{start_mark}\n{body}{end_mark}\n"
-    current = RESULTS_MD.read_text() if RESULTS_MD.exists() else "# Benchmark results\n"
-    pattern = re.compile(re.escape(start_mark) + r".*?" + re.escape(end_mark) + r"\n?", re.S)
-    if pattern.search(current):
-        updated = pattern.sub(lambda _: block, current)
-    else:
-        updated = current.rstrip("\n") + "\n\n" + block
-    RESULTS_MD.write_text(updated)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the platform, drop the database
@@ -729,7 +699,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         machine = re.sub(r"[^A-Za-z0-9_.-]+", "-", socket.gethostname())
         name = f"{dt.date.today().isoformat()}-{machine}{'' if label == 'small' else '-' + label}.json"
         (RESULTS_DIR / name).write_text(text)
-        write_results_md(body, label)
+        common.write_results(section(label), body)
         say(f"bench: {RESULTS_DIR / name} and the one-command section of {RESULTS_MD}")
     failed = [w["name"] for w in run.workloads.values() if w["status"] == "error"]
     if failed:

@@ -34,34 +34,26 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
-import functools
 import os
 import subprocess
 import sys
-import tempfile
-import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import asyncpg
+import httpx
 
-import asyncpg  # noqa: E402
-import httpx  # noqa: E402
-
-from bench import _load  # noqa: E402
-from bench.common import Context, Result, ratio  # noqa: E402
-from services.reviews import rules, schemas  # noqa: E402
-from shared.clock import Clock  # noqa: E402
-from shared.settings import CommonSettings  # noqa: E402
+from bench import _load
+from bench.common import MANAGER, ROOT, Context, Result, ratio, stop_process, wait_answering
+from services.reviews import rules, schemas
+from shared.clock import Clock
+from shared.settings import CommonSettings
 
 WORKLOAD = "service read"
 CLIENTS = 16
 GOAL = 0.5
-MANAGER = "manager@council.gov.uk"
 
 CHILD = "SELECT id, la_reference, date_of_birth, display_name, sex, uasc FROM reviews.child WHERE id = $1"
 OPEN_PERIOD = (
@@ -167,25 +159,10 @@ def bare_process(database_url: str, folder: Path) -> Any:
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        with httpx.Client(timeout=2) as client:
-            while True:
-                if process.poll() is not None:
-                    raise RuntimeError(f"the bare app exited {process.returncode}:\n{log.read_text()}")
-                with contextlib.suppress(httpx.TransportError):
-                    if client.get(f"{url}/readyz").status_code == 200:
-                        break
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"the bare app did not answer in 30 s:\n{log.read_text()}")
-                time.sleep(0.1)
+        wait_answering(url, process, what="the bare app", log=log)
         yield process, url
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
 
 
 # --- Raw asyncpg -------------------------------------------------------------------------------------
@@ -287,9 +264,7 @@ def run(context: Context) -> list[Result]:
             name: context.processes[name] for name in ("reviews", "postgres") if name in context.processes
         }
         meter = _load.CpuMeter({**processes, "bare": bare.pid})
-        rounds = 1 if context.smoke else max(1, context.rounds)
-        per_round = 1.0 if context.smoke else max(1.0, context.seconds / rounds)
-        warmup = 0.0 if context.smoke else 1.0
+        rounds = _load.Rounds.of(context)
         headers = {"Authorization": f"Bearer {token}"}
 
         def wrk(url: str) -> Any:
@@ -305,15 +280,7 @@ def run(context: Context) -> list[Result]:
             "bare": (_load.Side(labels["bare"]), wrk(urls["bare"])),
             "raw": (_load.Side(labels["raw"]), raw.run),
         }
-        order = list(cases)
-        for round_ in range(rounds):
-            shift = round_ % len(order)
-            for name in order[shift:] + order[:shift]:
-                side, go = cases[name]
-                if warmup:
-                    go(warmup)
-                _load.measure(side, meter, functools.partial(go, per_round))
-            print(f"  {WORKLOAD}: round {round_ + 1}/{rounds} done", file=sys.stderr)
+        rounds.run(WORKLOAD, cases, meter)
 
     platform_, bare_side, raw_side = (cases[name][0] for name in ("platform", "bare", "raw"))
     per_request = {
@@ -325,7 +292,7 @@ def run(context: Context) -> list[Result]:
         "postgres (raw)": raw_side.ms_per_request("postgres"),
     }
     notes = [
-        f"{rounds} round(s) of {per_round:g} s per side; round rates platform "
+        f"{rounds.count} round(s) of {rounds.seconds:g} s per side; round rates platform "
         f"{[round(x) for x in platform_.round_rates]}, bare {[round(x) for x in bare_side.round_rates]}, raw "
         f"{[round(x) for x in raw_side.round_rates]}",
     ]
@@ -335,49 +302,31 @@ def run(context: Context) -> list[Result]:
         "reviews_cpu_ms_per_request": platform_.ms_per_request("reviews"),
     }
     to_bare = ratio(platform_.rate, bare_side.rate)
-    to_raw = ratio(platform_.rate, raw_side.rate)
+
+    def against(baseline: _load.Side, case: str, goal: str, met: bool | None) -> Result:
+        return Result(
+            workload=WORKLOAD, case=f"GET /v1/children/{{id}}, reviews service vs {case}",
+            platform=platform_.measurement(), baseline=baseline.measurement(),
+            ratio=ratio(platform_.rate, baseline.rate), goal=goal, met=met, notes=notes, extra=extra,
+        )  # fmt: skip
+
     return [
-        Result(
-            workload=WORKLOAD,
-            case="GET /v1/children/{id}, reviews service vs a bare FastAPI app",
-            platform=platform_.measurement(),
-            baseline=bare_side.measurement(),
-            ratio=to_bare,
-            goal=f"platform / bare app req/s >= {GOAL}",
-            met=None if context.smoke or to_bare is None else to_bare >= GOAL,
-            notes=notes,
-            extra=extra,
-        ),
-        Result(
-            workload=WORKLOAD,
-            case="GET /v1/children/{id}, reviews service vs raw asyncpg (the floor)",
-            platform=platform_.measurement(),
-            baseline=raw_side.measurement(),
-            ratio=to_raw,
-            goal="none (the floor; raw asyncpg's load generator is this Python process)",
-            met=None,
-            notes=notes,
-            extra=extra,
-        ),
-    ]
+        against(bare_side, "a bare FastAPI app", f"platform / bare app req/s >= {GOAL}",
+                None if context.smoke or to_bare is None else to_bare >= GOAL),
+        against(raw_side, "raw asyncpg (the floor)",
+                "none (the floor; raw asyncpg's load generator is this Python process)", None),
+    ]  # fmt: skip
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per side (default 10)")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds (default 3)")
+    parser = _load.parser(__doc__)
     parser.add_argument("--serve-bare", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_bare:
         serve_bare(args.port)
         return
-    with (
-        tempfile.TemporaryDirectory(prefix="iro-bench-read-") as folder,
-        _load.standalone(Path(folder), seconds=args.seconds, rounds=args.rounds) as context,
-    ):
-        results = run(context)
-    _load.print_results(results)
+    _load.alone("iro-bench-read-", args, run)
 
 
 if __name__ == "__main__":

@@ -36,34 +36,24 @@ which read every `child.registered` from the footprint, the baseline's too; `oth
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import datetime as dt
-import functools
-import sys
-import tempfile
 import uuid
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import asyncpg
+import httpx
 
-import asyncpg  # noqa: E402
-import httpx  # noqa: E402
-
-from bench import _load  # noqa: E402
-from bench.common import Context, Result, ratio  # noqa: E402
-from shared.footprint import canonical, events  # noqa: E402
-from shared.footprint.batch import PendingEvent  # noqa: E402
-from shared.footprint.models import Actor, Subject  # noqa: E402
-from shared.settings import CommonSettings  # noqa: E402
+from bench import _load
+from bench.common import MANAGER, Context, Result, ratio
+from shared.footprint import canonical, events
+from shared.footprint.batch import PendingEvent
+from shared.footprint.models import Actor, Subject
+from shared.settings import CommonSettings
 
 WORKLOAD = "write path"
 CLIENTS = 16
 GOAL = 0.25
-MANAGER = "manager@council.gov.uk"
 DATE_OF_BIRTH = "2012-05-01"
 BODY = '{"la_reference":"%s-%d","date_of_birth":"' + DATE_OF_BIRTH + '"}'
 
@@ -197,9 +187,7 @@ def compare(context: Context, token: str, baseline: Baseline, *, with_key: bool)
         name: context.processes[name] for name in ("escalations", "participation") if name in context.processes
     }
     meter = _load.CpuMeter({**watched, **consumers})
-    rounds = 1 if context.smoke else max(1, context.rounds)
-    per_round = 1.0 if context.smoke else max(1.0, context.seconds / rounds)
-    warmup = 0.0 if context.smoke else 1.0
+    rounds = _load.Rounds.of(context)
 
     cases: dict[str, tuple[_load.Side, Any]] = {
         "platform": (
@@ -216,21 +204,16 @@ def compare(context: Context, token: str, baseline: Baseline, *, with_key: bool)
             _load.Side("POST /v1/children via the gateway with a unique Idempotency-Key, wrk, 16 clients"),
             lambda s: platform_run(context, token, s, key=True),
         )
-    order = list(cases)
     # Whatever reads the footprint after a write: its work on one case's events must not fall in the next.
     followers = [
         pid for name, pid in context.processes.items() if name in ("escalations", "participation", "sequencer")
     ]
-    settled = 0.0
-    for round_ in range(rounds):
-        shift = round_ % len(order)
-        for name in order[shift:] + order[:shift]:
-            side, go = cases[name]
-            settled += _load.settle(followers)
-            if warmup:
-                go(warmup)
-            _load.measure(side, meter, functools.partial(go, per_round))
-        print(f"  {WORKLOAD}: round {round_ + 1}/{rounds} done", file=sys.stderr)
+    settled = [0.0]
+
+    def settle() -> None:
+        settled[0] += _load.settle(followers)
+
+    rounds.run(WORKLOAD, cases, meter, before=settle)
 
     base = cases["baseline"][0]
     results = []
@@ -254,11 +237,11 @@ def compare(context: Context, token: str, baseline: Baseline, *, with_key: bool)
                 goal=goal,
                 met=(r is not None and r >= GOAL) if name == "platform" and not context.smoke else None,
                 notes=[
-                    f"{rounds} round(s) of {per_round:g} s per side; round rates platform "
+                    f"{rounds.count} round(s) of {rounds.seconds:g} s per side; round rates platform "
                     f"{[round(x) for x in side.round_rates]}, baseline {[round(x) for x in base.round_rates]}",
                     "baseline load is this Python process (asyncpg on uvloop): its CPU is `load`",
                     f"before each case the consumers and sequencer were let catch up on the previous case's events "
-                    f"({settled:.0f} s in all)",
+                    f"({settled[0]:.0f} s in all)",
                 ],
                 extra={
                     "clients": CLIENTS,
@@ -277,17 +260,10 @@ def compare(context: Context, token: str, baseline: Baseline, *, with_key: bool)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per side (default 10)")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds (default 3)")
+    parser = _load.parser(__doc__)
     parser.add_argument("--idempotency-key", action="store_true", help="also measure with a unique Idempotency-Key")
     args = parser.parse_args()
-    with (
-        tempfile.TemporaryDirectory(prefix="iro-bench-write-") as folder,
-        _load.standalone(Path(folder), seconds=args.seconds, rounds=args.rounds) as context,
-    ):
-        results = measure(context, with_key=args.idempotency_key)
-    _load.print_results(results)
+    _load.alone("iro-bench-write-", args, lambda context: measure(context, with_key=args.idempotency_key))
 
 
 if __name__ == "__main__":
