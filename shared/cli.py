@@ -60,7 +60,10 @@ class ServeSettings(CommonSettings):
         "committed while another transaction was sequencing waits for its `seq` when nothing else chains it.",
     )
     sequencer_vacuum_every: float = Field(
-        10.0, gt=0, description="Seconds between the sequencer's VACUUMs of `footprint.pending` (when it saw work)."
+        1.0,
+        gt=0,
+        description="Seconds between the sequencer's VACUUMs of `footprint.pending` (when it saw work): every dead "
+        "row left in the queue slows each append's look at it (10 s gave 0.51 of plain inserts, 1 s 0.70).",
     )
 
 

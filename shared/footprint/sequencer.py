@@ -95,7 +95,7 @@ async def _drain(session: AsyncSession, statement: TextClause) -> int:
 
 
 async def run(
-    database_url: str, *, interval: float = 0.02, vacuum_every: float = 10.0, stop: asyncio.Event | None = None
+    database_url: str, *, interval: float = 0.02, vacuum_every: float = 1.0, stop: asyncio.Event | None = None
 ) -> None:
     """The sequencer process's loop, until `stop` is set (or forever): chain what is pending every
     `interval` seconds (at once again after a full batch); VACUUM `footprint.pending` every
